@@ -1,0 +1,712 @@
+"""
+Decoding of C{application/ipp} octets (RFC 8010) into a L{Message}.
+
+One pass over the octets, fields read in place with C{struct.unpack_from} and plain
+indexing, values converted as they are met; collections recurse.  Every failure is an
+L{IppDecodeError} carrying the offset of the field at fault: no C{struct.error},
+C{IndexError} or C{UnicodeDecodeError} leaves this module.
+
+Strict mode (the default) also refuses what RFC 8010 forbids but a lenient reader can
+live with; C{lenient=True} accepts those known printer quirks (see L{decode}).
+"""
+
+from __future__ import annotations
+
+from struct import Struct
+from typing import List, Optional, Tuple, Union
+
+from .errors import IppDecodeError
+from .limits import DEFAULT_LIMITS, Limits
+from .message import Attribute, Group, Message, _newMessage
+from .tags import valueTagName
+from .values import (
+    Collection,
+    DateTime,
+    OutOfBand,
+    Range,
+    Resolution,
+    TextWithLanguage,
+    Unknown,
+    Value,
+)
+
+_header = Struct(">BBHi").unpack_from
+_int32 = Struct(">i").unpack_from
+_range = Struct(">ii").unpack_from
+_resolution = Struct(">iib").unpack_from
+_dateTime = Struct(">HBBBBBBcBB").unpack_from
+
+_newAttribute = tuple.__new__
+_groupFromFields = Group._fromFields
+_OUT_OF_BAND = {tag: OutOfBand(tag) for tag in range(0x10, 0x20)}
+_FIXED = {0x21: 4, 0x22: 1, 0x23: 4, 0x31: 11, 0x32: 9, 0x33: 8}
+
+__all__ = ["decode", "decodePrefix", "messageLength", "scanFields", "IppDecodeError"]
+
+
+def decode(
+    data: bytes, limits: Optional[Limits] = None, lenient: bool = False
+) -> Message:
+    """
+    Decode one IPP message.
+
+    Octets after the end-of-attributes tag are the message's document data
+    (L{Message.data}).
+
+    Strict mode refuses, and C{lenient=True} accepts: invalid UTF-8 in a string value
+    (kept with C{surrogateescape} so it re-encodes to the same octets), a fixed-size
+    value of the wrong length (kept as L{Unknown}), a boolean other than 0 or 1, a
+    nested-language value whose inner lengths disagree (kept as L{Unknown}), the
+    reserved delimiter tag 0x00 as a group, the same attribute name twice in a group,
+    a name on a memberAttrName or endCollection, an empty member name, a non-ASCII
+    attribute name, and an extension (0x7F) value with no room for its tag.
+    Structural faults (truncation, a value before any group, an unclosed collection,
+    a missing end tag, a limit exceeded) are errors in both modes.
+
+    @param data: the message.
+    @param limits: the bounds to enforce; L{DEFAULT_LIMITS} if C{None}.
+    @param lenient: accept the quirks listed above.
+    @raise IppDecodeError: if the octets are not a valid message.
+    """
+    message, end = decodePrefix(data, limits, lenient)
+    if end != len(data):
+        message = message.replace(data=bytes(data[end:]))
+    return message
+
+
+def decodePrefix(
+    data: bytes, limits: Optional[Limits] = None, lenient: bool = False
+) -> Tuple[Message, int]:
+    """
+    Decode the IPP message at the start of C{data}, up to and including its
+    end-of-attributes tag, leaving anything after it alone.
+
+    @return: the message (with empty L{Message.data}) and the offset just after its
+        end-of-attributes tag.
+    @raise IppDecodeError: as L{decode}.
+    """
+    if limits is None:
+        limits = DEFAULT_LIMITS
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    if not lenient and limits is DEFAULT_LIMITS:
+        try:
+            return _fastDecode(data)
+        except Exception:
+            # Anything unusual (an error, a limit, a rare syntax the fast path does
+            # not take) is decided by the careful decoder, which names the fault.
+            pass
+    return _Decoder(data, limits, lenient).message()
+
+
+class _Slow(Exception):  # noqa: N818 (a signal, not an error)
+    """
+    The fast path met something it leaves to L{_Decoder}.
+    """
+
+
+# Names seen before, decoded once: attribute names come from a small vocabulary.
+_NAMES: dict[bytes, str] = {}
+_MAX_NAMES = 4096
+# Whole fields (tag, name, value octets) seen before in a valid message, and what they
+# decoded to: most fields of an event repeat from one event to the next (charset,
+# language, event keyword, printer name, URI, states), and a hit skips all the work
+# of decoding them again.  Values are immutable, so sharing them is safe.
+_FIELDS: dict[bytes, Tuple[Optional[str], int, Value]] = {}
+_MAX_FIELDS = 8192
+
+
+def _fastDecode(data: bytes) -> Tuple[Message, int]:
+    """
+    The strict decode of a message within L{DEFAULT_LIMITS}, for messages that hold
+    nothing unusual.  It checks everything the careful decoder checks but reports no
+    detail: any fault raises, and the caller asks L{_Decoder} what it was.  Octets
+    past the end raise C{IndexError} or C{struct.error} by themselves; a value that
+    is cut short shows up as a field that starts past the end.
+    """
+    end = len(data)
+    if end > DEFAULT_LIMITS.maxMessageBytes:
+        raise _Slow()
+    major, minor, code, requestId = _header(data, 0)
+    names = _NAMES
+    strings = _STRING_TAGS
+    int32 = _int32
+    groups: List[Group] = []
+    fields: List[Tuple[Optional[str], int, Value]] = []
+    append = fields.append
+    # None until the first group: a named attribute before it fails on seen.add.
+    seen: set[str] = None  # type: ignore[assignment]
+    groupTag = -1
+    count = groupCount = 0
+    decoder = None
+    known = _FIELDS
+    pos = 8
+    while True:
+        tag = data[pos]
+        if tag < 0x10:
+            if groupTag >= 0:
+                # A name seen twice makes the set smaller than the count.
+                if len(seen) != count - groupCount:
+                    raise _Slow()
+                groups.append(_groupFromFields(groupTag, fields))
+            pos += 1
+            if tag == 0x03:
+                break
+            if tag == 0x00:
+                raise _Slow()
+            groupTag = tag
+            fields = []
+            append = fields.append
+            seen = set()
+            groupCount = count
+            continue
+        nameLength = (data[pos + 1] << 8) | data[pos + 2]
+        valueAt = pos + 3 + nameLength
+        fieldEnd = valueAt + 2 + ((data[valueAt] << 8) | data[valueAt + 1])
+        # A field cut short by the end of the message leaves fieldEnd past the end
+        # (a shorter slice cannot equal a known field: its own lengths would say it
+        # is longer), and the next data[pos] raises.
+        raw = data[pos:fieldEnd]
+        field = known.get(raw)
+        if field is not None:
+            name = field[0]
+            if name is not None:
+                seen.add(name)
+                count += 1
+            elif not fields:
+                raise _Slow()
+            append(field)
+            pos = fieldEnd
+            continue
+        pos += 3
+        if nameLength:
+            nameEnd = pos + nameLength
+            rawName = data[pos:nameEnd]
+            name = names.get(rawName)
+            if name is None:
+                name = rawName.decode("ascii")
+                if nameEnd > end or len(names) >= _MAX_NAMES:
+                    raise _Slow()
+                names[rawName] = name
+            seen.add(name)
+            count += 1
+            pos = nameEnd
+        elif fields:
+            name = None
+        else:
+            raise _Slow()
+        valueLength = (data[pos] << 8) | data[pos + 1]
+        if valueLength > 32767:
+            raise _Slow()
+        valueStart = pos + 2
+        pos = valueStart + valueLength
+        if tag in strings:
+            value: Value = data[valueStart:pos].decode()
+        elif (tag == 0x21 or tag == 0x23) and valueLength == 4:
+            value = int32(data, valueStart)[0]
+        else:
+            if decoder is None:
+                decoder = _Decoder(data, DEFAULT_LIMITS, False)
+            if pos > end:
+                raise _Slow()
+            fieldStart = valueStart - 5 - nameLength
+            if tag == 0x34:
+                # Members count toward the limit, not toward the group's names.
+                value, pos = decoder.collection(
+                    fieldStart, valueStart, pos, name or "", 1
+                )
+                append((name, tag, value))
+                continue
+            value = decoder.value(tag, valueStart, pos, name or "", fieldStart)
+        field = (name, tag, value)
+        append(field)
+        if pos <= end and fieldEnd - valueAt < 256:
+            if len(known) >= _MAX_FIELDS:
+                known.clear()
+            known[raw] = field
+    if decoder is not None:
+        count += decoder.attributeCount
+    if count > DEFAULT_LIMITS.maxAttributes:
+        raise _Slow()
+    return _newMessage((major, minor), code, requestId, tuple(groups)), pos
+
+
+def messageLength(data: bytes, start: int = 0) -> Optional[int]:
+    """
+    Find where the message that starts at C{start} ends, reading only tags and
+    lengths (for splitting a stream of back-to-back messages).
+
+    @return: the offset just after its end-of-attributes tag, or C{None} if C{data}
+        stops before the message is complete.
+    """
+    done, pos = scanFields(data, start + 8)
+    return pos if done else None
+
+
+def scanFields(data: Union[bytes, bytearray], pos: int) -> Tuple[bool, int]:
+    """
+    Skip over whole fields (delimiter tags and attribute values) from C{pos}, reading
+    only tags and lengths.
+
+    @return: C{(True, offset after the end-of-attributes tag)} if it was reached, else
+        C{(False, offset of the first field that C{data} does not hold whole)}, from
+        where a later call can resume once more octets have arrived.
+    """
+    end = len(data)
+    while pos < end:
+        tag = data[pos]
+        if tag < 0x10:
+            pos += 1
+            if tag == 0x03:
+                return True, pos
+            continue
+        if pos + 3 > end:
+            break
+        valueAt = pos + 3 + ((data[pos + 1] << 8) | data[pos + 2])
+        if valueAt + 2 > end:
+            break
+        fieldEnd = valueAt + 2 + ((data[valueAt] << 8) | data[valueAt + 1])
+        if fieldEnd > end:
+            break
+        pos = fieldEnd
+    return False, pos
+
+
+class _Decoder:
+    """
+    The state of one decode: the octets, the limits and the count of attributes.
+    """
+
+    __slots__ = ("data", "end", "limits", "lenient", "attributeCount")
+
+    def __init__(self, data: bytes, limits: Limits, lenient: bool) -> None:
+        self.data = data
+        self.end = len(data)
+        self.limits = limits
+        self.lenient = lenient
+        self.attributeCount = 0
+
+    def error(self, offset: int, reason: str) -> IppDecodeError:
+        return IppDecodeError(offset, reason)
+
+    def truncated(self, offset: int, reason: str) -> IppDecodeError:
+        return IppDecodeError(offset, reason, incomplete=True)
+
+    def message(self) -> Tuple[Message, int]:
+        data = self.data
+        end = self.end
+        limits = self.limits
+        lenient = self.lenient
+        if end > limits.maxMessageBytes:
+            raise self.error(
+                limits.maxMessageBytes,
+                f"message of {end} bytes is over the limit of "
+                f"{limits.maxMessageBytes} bytes",
+            )
+        if end < 8:
+            raise self.truncated(
+                end, f"truncated header: {end} bytes, the header needs 8"
+            )
+        major, minor, code, requestId = _header(data, 0)
+        maxValues = limits.maxValues
+        maxName = limits.maxNameBytes
+        maxValue = limits.maxValueBytes
+        strings = _STRING_TAGS
+        groups: List[Group] = []
+        groupTag = -1
+        attributes: List[Attribute] = []
+        seen: dict[str, int] = {}
+        name = ""
+        values: List[Value] = []
+        tags: List[int] = []
+        pos = 8
+        while True:
+            if pos >= end:
+                raise self.truncated(pos, "missing end-of-attributes-tag (0x03)")
+            tag = data[pos]
+            if tag < 0x10:
+                if values:
+                    attributes.append(
+                        _newAttribute(Attribute, (name, tuple(values), tuple(tags)))
+                    )
+                    values = []
+                if groupTag >= 0:
+                    groups.append(Group(groupTag, attributes))
+                pos += 1
+                if tag == 0x03:
+                    break
+                if tag == 0x00 and not lenient:
+                    raise self.error(
+                        pos - 1, "reserved delimiter tag 0x00 is not a valid group"
+                    )
+                groupTag = tag
+                attributes = []
+                seen = {}
+                continue
+            if pos + 3 > end:
+                raise self.truncated(pos + 1, "truncated name-length")
+            nameLength = (data[pos + 1] << 8) | data[pos + 2]
+            start = pos
+            pos += 3
+            if nameLength:
+                if nameLength > maxName:
+                    raise self.error(
+                        pos - 2,
+                        f"name-length {nameLength} is over the limit of {maxName}",
+                    )
+                nameEnd = pos + nameLength
+                if nameEnd > end:
+                    raise self.truncated(
+                        pos - 2,
+                        f"name-length {nameLength} goes past the end of the message "
+                        f"({end - pos} bytes left)",
+                    )
+                if values:
+                    attributes.append(
+                        _newAttribute(Attribute, (name, tuple(values), tuple(tags)))
+                    )
+                    values = []
+                if groupTag < 0:
+                    raise self.error(start, "attribute before any group tag")
+                name = self.name(pos, nameEnd)
+                if name in seen and not lenient:
+                    raise self.error(
+                        start,
+                        f"attribute {name!r} appears twice in the group (first at "
+                        f"offset {seen[name]})",
+                    )
+                seen[name] = start
+                self.attributeCount += 1
+                if self.attributeCount > limits.maxAttributes:
+                    raise self.error(
+                        start,
+                        f"more than {limits.maxAttributes} attributes in the message",
+                    )
+                tags = []
+                pos = nameEnd
+            elif not values:
+                if groupTag < 0:
+                    raise self.error(start, "attribute before any group tag")
+                raise self.error(
+                    start,
+                    "additional value (name-length 0) with no attribute before it",
+                )
+            elif len(values) >= maxValues:
+                raise self.error(
+                    start, f"attribute {name!r} has more than {maxValues} values"
+                )
+            if pos + 2 > end:
+                raise self.truncated(pos, "truncated value-length")
+            valueLength = (data[pos] << 8) | data[pos + 1]
+            if valueLength > maxValue:
+                raise self.error(
+                    pos, f"value-length {valueLength} is over the limit of {maxValue}"
+                )
+            valueStart = pos + 2
+            pos = valueStart + valueLength
+            if pos > end:
+                raise self.truncated(
+                    valueStart - 2,
+                    f"value-length {valueLength} goes past the end of the message "
+                    f"({end - valueStart} bytes left)",
+                )
+            # The common syntaxes inline; everything else in value().
+            if tag in strings:
+                try:
+                    value: Value = data[valueStart:pos].decode()
+                except UnicodeDecodeError as e:
+                    value = self.badUtf8(e, valueStart, tag, name)
+            elif (tag == 0x21 or tag == 0x23) and valueLength == 4:
+                value = _int32(data, valueStart)[0]
+            elif tag == 0x34:
+                value, pos = self.collection(start, valueStart, pos, name, 1)
+            else:
+                value = self.value(tag, valueStart, pos, name, start)
+            values.append(value)
+            tags.append(tag)
+        return Message((major, minor), code, requestId, groups), pos
+
+    def name(self, start: int, end: int) -> str:
+        raw = self.data[start:end]
+        try:
+            return raw.decode("ascii")
+        except UnicodeDecodeError as e:
+            if self.lenient:
+                return raw.decode("utf-8", "surrogateescape")
+            raise self.error(
+                start + e.start, "attribute name is not US-ASCII"
+            ) from None
+
+    def badUtf8(
+        self, e: UnicodeDecodeError, valueStart: int, tag: int, name: str
+    ) -> str:
+        if self.lenient:
+            return self.data[valueStart : valueStart + len(e.object)].decode(
+                "utf-8", "surrogateescape"
+            )
+        raise self.error(
+            valueStart + e.start,
+            f"invalid UTF-8 in {valueTagName(tag)} value of {name!r}",
+        ) from None
+
+    def value(
+        self, tag: int, start: int, end: int, name: str, fieldStart: int
+    ) -> Value:
+        """
+        Convert the value octets C{data[start:end]} of tag C{tag}, other than a
+        collection.
+        """
+        data = self.data
+        length = end - start
+        fixed = _FIXED.get(tag)
+        if fixed is not None and length != fixed:
+            if self.lenient:
+                return Unknown(tag, data[start:end])
+            raise self.error(
+                start - 2,
+                f"{valueTagName(tag)} value of {name!r} has length {length}, "
+                f"must be {fixed}",
+            )
+        if tag == 0x21 or tag == 0x23:
+            return _int32(data, start)[0]
+        if tag == 0x22:
+            octet = data[start]
+            if octet > 1:
+                if self.lenient:
+                    return Unknown(tag, data[start:end])
+                raise self.error(
+                    start, f"boolean value of {name!r} is {octet}, must be 0 or 1"
+                )
+            return octet == 1
+        if tag < 0x20:
+            if length:
+                return OutOfBand(tag, data[start:end])
+            return _OUT_OF_BAND[tag]
+        if tag == 0x30:
+            return data[start:end]
+        if tag == 0x31:
+            fields = _dateTime(data, start)
+            try:
+                direction = fields[7].decode("ascii")
+            except UnicodeDecodeError:
+                direction = ""
+            if direction not in ("+", "-"):
+                if self.lenient:
+                    return Unknown(tag, data[start:end])
+                raise self.error(
+                    start + 8,
+                    f"dateTime value of {name!r} has UTC direction {fields[7]!r}, "
+                    "must be '+' or '-'",
+                )
+            year, month, day, hour, minute, second, deciSecond = fields[:7]
+            return DateTime(
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+                deciSecond,
+                direction,
+                fields[8],
+                fields[9],
+            )
+        if tag == 0x32:
+            return Resolution(*_resolution(data, start))
+        if tag == 0x33:
+            return Range(*_range(data, start))
+        if tag == 0x35 or tag == 0x36:
+            return self.withLanguage(tag, start, end, name)
+        if tag == 0x37:
+            raise self.error(fieldStart, "endCollection (0x37) outside a collection")
+        if tag == 0x4A:
+            raise self.error(fieldStart, "memberAttrName (0x4A) outside a collection")
+        if tag == 0x7F and length < 4 and not self.lenient:
+            raise self.error(
+                start - 2,
+                f"extension (0x7F) value of {name!r} has length {length}, "
+                "too short for its 4-octet tag",
+            )
+        if tag == 0x7F and length >= 4 and data[start] & 0x80 and not self.lenient:
+            raise self.error(
+                start,
+                f"extension (0x7F) value of {name!r} has a tag with the high bit set",
+            )
+        return Unknown(tag, data[start:end])
+
+    def withLanguage(self, tag: int, start: int, end: int, name: str) -> Value:
+        data = self.data
+        syntax = valueTagName(tag)
+        if end - start >= 2:
+            languageLength = (data[start] << 8) | data[start + 1]
+            textAt = start + 2 + languageLength
+            if textAt + 2 <= end:
+                textLength = (data[textAt] << 8) | data[textAt + 1]
+                if textAt + 2 + textLength == end:
+                    language = data[start + 2 : textAt]
+                    text = data[textAt + 2 : end]
+                    try:
+                        return TextWithLanguage(text.decode(), language.decode())
+                    except UnicodeDecodeError:
+                        if not self.lenient:
+                            raise self.error(
+                                start, f"invalid UTF-8 in {syntax} value of {name!r}"
+                            ) from None
+                        return TextWithLanguage(
+                            text.decode("utf-8", "surrogateescape"),
+                            language.decode("utf-8", "surrogateescape"),
+                        )
+        if self.lenient:
+            return Unknown(tag, data[start:end])
+        raise self.error(
+            start,
+            f"{syntax} value of {name!r}: the language and text lengths do not add up "
+            f"to the value length {end - start}",
+        )
+
+    def collection(
+        self, fieldStart: int, valueStart: int, pos: int, name: str, depth: int
+    ) -> Tuple[Collection, int]:
+        """
+        Decode a collection whose begCollection field starts at C{fieldStart} and
+        whose members start at C{pos}.
+
+        @return: the collection and the offset after its endCollection.
+        """
+        # The begCollection value is empty per RFC 8010; RFC 3382 let senders put
+        # something there that receivers skip, which pos already does.
+        if depth > self.limits.maxDepth:
+            raise self.error(
+                fieldStart,
+                f"collection {name!r} nests deeper than {self.limits.maxDepth} levels",
+            )
+        data = self.data
+        end = self.end
+        lenient = self.lenient
+        limits = self.limits
+        members: List[Attribute] = []
+        memberName = ""
+        values: List[Value] = []
+        tags: List[int] = []
+        expectingName = True
+        while True:
+            if pos >= end:
+                raise self.truncated(
+                    pos,
+                    f"collection {name!r} (opened at offset {fieldStart}) is not "
+                    "closed at the end of the message",
+                )
+            tag = data[pos]
+            start = pos
+            if tag < 0x10:
+                raise self.error(
+                    pos,
+                    f"collection {name!r} (opened at offset {fieldStart}) is not "
+                    f"closed before delimiter tag 0x{tag:02x}",
+                )
+            if pos + 3 > end:
+                raise self.truncated(pos + 1, "truncated name-length")
+            nameLength = (data[pos + 1] << 8) | data[pos + 2]
+            pos += 3
+            if nameLength:
+                if tag not in (0x37, 0x4A) or not lenient:
+                    raise self.error(
+                        start,
+                        f"{valueTagName(tag)} inside collection {name!r} has a name "
+                        f"(name-length {nameLength}); members are named by "
+                        "memberAttrName",
+                    )
+                pos += nameLength
+                if pos > end:
+                    raise self.truncated(
+                        start + 1, "name-length goes past the end of the message"
+                    )
+            if pos + 2 > end:
+                raise self.truncated(pos, "truncated value-length")
+            valueLength = (data[pos] << 8) | data[pos + 1]
+            if valueLength > limits.maxValueBytes:
+                raise self.error(
+                    pos,
+                    f"value-length {valueLength} is over the limit of "
+                    f"{limits.maxValueBytes}",
+                )
+            vstart = pos + 2
+            pos = vstart + valueLength
+            if pos > end:
+                raise self.truncated(
+                    vstart - 2,
+                    f"value-length {valueLength} goes past the end of the message "
+                    f"({end - vstart} bytes left)",
+                )
+            if tag == 0x37:
+                if values:
+                    members.append(
+                        _newAttribute(
+                            Attribute, (memberName, tuple(values), tuple(tags))
+                        )
+                    )
+                elif not expectingName:
+                    raise self.error(
+                        start,
+                        f"member {memberName!r} of collection {name!r} has no value",
+                    )
+                if valueLength and not lenient:
+                    raise self.error(
+                        vstart - 2,
+                        f"endCollection of {name!r} has value-length {valueLength}, "
+                        "must be 0",
+                    )
+                return Collection(members), pos
+            if tag == 0x4A:
+                if values:
+                    members.append(
+                        _newAttribute(
+                            Attribute, (memberName, tuple(values), tuple(tags))
+                        )
+                    )
+                    values = []
+                    tags = []
+                elif not expectingName:
+                    raise self.error(
+                        start,
+                        f"member {memberName!r} of collection {name!r} has no value",
+                    )
+                if not valueLength and not lenient:
+                    raise self.error(
+                        vstart - 2, f"empty memberAttrName in collection {name!r}"
+                    )
+                memberName = self.name(vstart, pos)
+                self.attributeCount += 1
+                if self.attributeCount > limits.maxAttributes:
+                    raise self.error(
+                        start,
+                        f"more than {limits.maxAttributes} attributes in the message",
+                    )
+                expectingName = False
+                continue
+            if expectingName:
+                raise self.error(
+                    start,
+                    f"{valueTagName(tag)} value in collection {name!r} with no "
+                    "memberAttrName before it",
+                )
+            if len(values) >= limits.maxValues:
+                raise self.error(
+                    start,
+                    f"member {memberName!r} has more than {limits.maxValues} values",
+                )
+            if tag == 0x34:
+                value: Value
+                value, pos = self.collection(start, vstart, pos, memberName, depth + 1)
+            elif tag in _STRING_TAGS:
+                try:
+                    value = data[vstart:pos].decode()
+                except UnicodeDecodeError as e:
+                    value = self.badUtf8(e, vstart, tag, memberName)
+            else:
+                value = self.value(tag, vstart, pos, memberName, start)
+            values.append(value)
+            tags.append(tag)
+
+
+_STRING_TAGS = frozenset({0x41, 0x42, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49})
