@@ -18,6 +18,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .message import Attribute, Group, Message
 from .stream import MessageStream
 from .tags import GroupTag, ValueTag
+from . import registry
 from .values import (
     Collection,
     DateTime,
