@@ -103,7 +103,9 @@ class MessageTests(SynchronousTestCase):
     def test_equalityAndHash(self) -> None:
         self.assertEqual(subscriptionRequest(), subscriptionRequest())
         self.assertEqual(hash(subscriptionRequest()), hash(subscriptionRequest()))
-        self.assertNotEqual(subscriptionRequest(), subscriptionRequest().replace(code=5))
+        self.assertNotEqual(
+            subscriptionRequest(), subscriptionRequest().replace(code=5)
+        )
 
     def test_decodedGroupsEqualBuiltOnes(self) -> None:
         """
@@ -145,7 +147,9 @@ class MessageTests(SynchronousTestCase):
     def test_isRequestGuess(self) -> None:
         self.assertTrue(isRequest(subscriptionRequest()))
         self.assertFalse(
-            isRequest(decode(vector("cups-2.4.2-create-printer-subscriptions-response.ipp")))
+            isRequest(
+                decode(vector("cups-2.4.2-create-printer-subscriptions-response.ipp"))
+            )
         )
 
     def test_jsonOfEveryValueType(self) -> None:
@@ -192,7 +196,10 @@ class ValueTests(SynchronousTestCase):
 
     def test_collectionLookup(self) -> None:
         size = Collection(
-            [Attribute.integer("x-dimension", 21000), Attribute.integer("y-dimension", 29700)]
+            [
+                Attribute.integer("x-dimension", 21000),
+                Attribute.integer("y-dimension", 29700),
+            ]
         )
         media = Collection([Attribute.collection("media-size", size)])
         self.assertEqual(media.value("media-size").value("y-dimension"), 29700)  # type: ignore[union-attr]

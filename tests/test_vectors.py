@@ -112,9 +112,7 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(message.statusCode, 0)
         events = message.groupsOf(GroupTag.EVENT_NOTIFICATION)
         self.assertEqual(len(events), 18)
-        self.assertEqual(
-            [g.tag for g in message.groups], [1] + [7] * 18
-        )
+        self.assertEqual([g.tag for g in message.groups], [1] + [7] * 18)
         sequence = [g.value("notify-sequence-number") for g in events]
         self.assertEqual(sequence, sorted(sequence))
         self.assertEqual(message.operation.value("notify-get-interval"), 60)

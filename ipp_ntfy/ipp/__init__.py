@@ -11,6 +11,7 @@ The IPP codec: C{application/ipp} octets (RFC 8010) to L{Message} and back.
 This package imports nothing from Twisted.
 """
 
+from . import registry
 from .decode import decode, decodePrefix, messageLength
 from .encode import encode
 from .errors import IppDecodeError, IppEncodeError
@@ -18,7 +19,6 @@ from .limits import DEFAULT_LIMITS, Limits
 from .message import Attribute, Group, Message
 from .stream import MessageStream
 from .tags import GroupTag, ValueTag
-from . import registry
 from .values import (
     Collection,
     DateTime,
@@ -53,4 +53,5 @@ __all__ = [
     "TextWithLanguage",
     "Unknown",
     "Value",
+    "registry",
 ]
