@@ -11,6 +11,7 @@ from zope.interface import Attribute, Interface
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
 
+    from .notification import Event
     from .outcome import DeliveryOutcome
     from .store import DeadLetter, QueuedEvent
     from .subscription import Subscription
@@ -21,7 +22,7 @@ class INotificationSink(Interface):
     Where a listener hands the events it receives: the application.
     """
 
-    def receive(event: object) -> Deferred[int]:
+    def receive(event: Event) -> Deferred[int]:
         """
         Take one event (an L{ipp_ntfy.notification.Event}).
 
@@ -41,7 +42,7 @@ class IDeliveryMethod(Interface):
     """
 
     def deliver(
-        recipientUri: str, events: Sequence[object]
+        recipientUri: str, events: Sequence[Event]
     ) -> Deferred[List[DeliveryOutcome]]:
         """
         Send C{events} (L{ipp_ntfy.notification.Event}s, in order) to
