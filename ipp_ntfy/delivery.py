@@ -1,0 +1,434 @@
+"""
+The HTTP delivery method: sends events to a listener as Report-Ipp-Notifications
+(or, to an C{indp:} recipient, Send-Notifications) over HTTP/1.1, with TLS.
+
+    method = HttpDeliveryMethod(reactor)
+    outcomes = await method.deliver("https://app.example/ipp-events", events)
+
+C{deliver} never fails: a refused connection, a timeout, an HTTP error or a bad
+answer are outcomes (L{ipp_ntfy.outcome}) that the retry queue acts on.  Several
+events go in one request; a persistent connection pool keeps connections to each
+listener open between deliveries.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import itertools
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, cast
+from urllib.parse import urlsplit, urlunsplit
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IConsumer, IReactorTime
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
+from twisted.web.http import PotentialDataLoss
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IBodyProducer, IPolicyForHTTPS, IResponse
+from zope.interface import implementer
+
+from ._version import __version__
+from .interfaces import IDeliveryMethod
+from .ipp import IppDecodeError, decode, encode
+from .notification import (
+    DIALECT_INDP,
+    DIALECT_REPORT,
+    Event,
+    NotificationError,
+    ReportStatus,
+    buildReport,
+    describeStatus,
+    parseResponse,
+)
+from .outcome import DELIVERED, DeliveryOutcome, OutcomeKind
+
+#: Scheme of a recipient URI -> (HTTP scheme, default port, dialect).
+SCHEMES = {
+    "http": ("http", 80, DIALECT_REPORT),
+    "https": ("https", 443, DIALECT_REPORT),
+    "ipp": ("http", 631, DIALECT_REPORT),
+    "ipps": ("https", 631, DIALECT_REPORT),
+    "indp": ("http", 631, DIALECT_INDP),
+}
+
+
+class RecipientError(ValueError):
+    """
+    A recipient URI that cannot be delivered to (unknown scheme, no host).
+
+    @ivar uri: the URI.
+    @ivar reason: why.
+    """
+
+    def __init__(self, uri: str, reason: str) -> None:
+        super().__init__(uri, reason)
+        self.uri = uri
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.uri}"
+
+
+def httpTarget(recipientUri: str) -> Tuple[str, str]:
+    """
+    Map a recipient URI to the URL to POST to: C{ipp}/C{ipps}/C{indp} become
+    C{http}/C{https} with IPP's default port 631 (RFC 8010 section 5).
+
+    @return: the HTTP(S) URL and the dialect (L{DIALECT_REPORT} or
+        L{DIALECT_INDP}).
+    @raise RecipientError: for a scheme other than http, https, ipp, ipps, indp,
+        or no host.
+    """
+    try:
+        parts = urlsplit(recipientUri)
+        port = parts.port
+    except ValueError as e:
+        raise RecipientError(recipientUri, f"not a valid URI ({e})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise RecipientError(recipientUri, f"unsupported scheme {scheme!r}")
+    if not parts.hostname:
+        raise RecipientError(recipientUri, "no host")
+    httpScheme, defaultPort, dialect = SCHEMES[scheme]
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port if port is not None else defaultPort}"
+    if parts.username:
+        raise RecipientError(recipientUri, "credentials in the URI are not supported")
+    url = urlunsplit((httpScheme, netloc, parts.path or "/", parts.query, ""))
+    return url, dialect
+
+
+@implementer(IBodyProducer)
+class _BytesProducer:
+    """
+    A request body already in memory, written at once (its length known, so the
+    request carries Content-Length).
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.length = len(data)
+
+    def startProducing(self, consumer: IConsumer) -> Deferred[None]:
+        consumer.write(self.data)
+        return succeed(None)
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class DeliveryTimeoutError(Exception):
+    """
+    The listener did not answer within the request timeout.
+    """
+
+
+def _timedOut(value: object, timeout: float) -> object:
+    # Whatever the cancellation turned into (CancelledError, or one wrapped in
+    # ResponseNeverReceived), it was our timeout.
+    if isinstance(value, Failure):
+        raise DeliveryTimeoutError(timeout)
+    return value
+
+
+class ResponseTooLargeError(Exception):
+    """
+    The listener's answer passed the size limit.
+    """
+
+
+_RESPONSE_DONE = Failure(ResponseDone())
+
+
+class _BoundedReader(Protocol):
+    """
+    Reads a response body, giving up (and dropping the connection) past a limit.
+    """
+
+    def __init__(self, limit: int, finished: Deferred[bytes]) -> None:
+        self.limit = limit
+        self.finished = finished
+        self.parts: List[bytes] = []
+        self.size = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.finished.called:
+            return
+        self.size += len(data)
+        if self.size > self.limit:
+            self.finished.errback(
+                ResponseTooLargeError(f"response body over {self.limit} bytes")
+            )
+            assert self.transport is not None
+            self.transport.stopProducing()  # type: ignore[attr-defined]
+            return
+        self.parts.append(data)
+
+    def connectionLost(self, reason: Failure = _RESPONSE_DONE) -> None:
+        if self.finished.called:
+            return
+        if reason.check(ResponseDone, PotentialDataLoss):
+            self.finished.callback(b"".join(self.parts))
+        else:
+            self.finished.errback(reason)
+
+
+def retryAfter(value: Optional[bytes], now: float) -> Optional[float]:
+    """
+    Read an HTTP C{Retry-After} header: delay-seconds or an HTTP-date.
+
+    @param now: the current time, for a date.
+    @return: seconds to wait (0 or more), or C{None} if absent or unreadable.
+    """
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(int(text))
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _outcomeForStatus(status: int) -> DeliveryOutcome:
+    if status == ReportStatus.CONSUMED:
+        return DELIVERED
+    reason = describeStatus(status)
+    if status == ReportStatus.CANCEL_SUBSCRIPTION:
+        return DeliveryOutcome(OutcomeKind.CANCEL, reason, consumed=True)
+    if status == ReportStatus.NOT_FOUND:
+        return DeliveryOutcome(OutcomeKind.CANCEL, reason)
+    if status <= 0x00FF:
+        return DELIVERED
+    if 0x0500 <= status <= 0x05FF:
+        return DeliveryOutcome(OutcomeKind.RETRY, reason)
+    return DeliveryOutcome(OutcomeKind.FAILED, reason)
+
+
+def _describeFailure(failure: Failure) -> str:
+    value = failure.value
+    reasons = getattr(value, "reasons", None)
+    if reasons:
+        # ResponseNeverReceived / RequestTransmissionFailed wrap the real cause.
+        return "; ".join(_describeFailure(r) for r in reasons)
+    text = str(value) or type(value).__name__
+    return (
+        f"{type(value).__name__}: {text}" if type(value).__name__ not in text else text
+    )
+
+
+@implementer(IDeliveryMethod)
+class HttpDeliveryMethod:
+    """
+    Delivers events over HTTP/1.1 (and HTTPS) with C{twisted.web.client.Agent}.
+
+    @param reactor: the reactor (connections and timers).
+    @param tlsPolicy: an C{IPolicyForHTTPS} (see L{ipp_ntfy.tls.ClientTLSPolicy});
+        Twisted's default verifies certificates and host names against the
+        platform's trust roots.
+    @param pool: the connection pool; by default a persistent one.
+    @param connectTimeout: seconds to establish a connection.
+    @param requestTimeout: seconds for the whole exchange, connection included.
+    @param maxResponseBytes: the largest answer read.
+    @param maxEventsPerRequest: longer lists are sent as several requests, in
+        order; once one is not delivered, the rest wait for the next attempt.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        reactor: Any,
+        *,
+        tlsPolicy: Optional[IPolicyForHTTPS] = None,
+        pool: Optional[HTTPConnectionPool] = None,
+        connectTimeout: float = 10.0,
+        requestTimeout: float = 30.0,
+        maxResponseBytes: int = 1024 * 1024,
+        maxEventsPerRequest: int = 100,
+        userAgent: bytes = b"ipp_ntfy/" + __version__.encode("ascii"),
+    ) -> None:
+        self.reactor = reactor
+        self.clock = cast(IReactorTime, reactor)
+        if pool is None:
+            pool = HTTPConnectionPool(reactor, persistent=True)
+            pool.maxPersistentPerHost = 4
+            pool.cachedConnectionTimeout = 60
+            pool.retryAutomatically = False
+        self.pool = pool
+        kwargs: dict[str, Any] = {"pool": pool, "connectTimeout": connectTimeout}
+        if tlsPolicy is not None:
+            kwargs["contextFactory"] = tlsPolicy
+        self.agent = Agent(reactor, **kwargs)
+        self.requestTimeout = requestTimeout
+        self.maxResponseBytes = maxResponseBytes
+        self.maxEventsPerRequest = maxEventsPerRequest
+        self.userAgent = userAgent
+        self._requestIds: Iterator[int] = itertools.count(1)
+
+    def deliver(
+        self, recipientUri: str, events: Sequence[Event]
+    ) -> Deferred[List[DeliveryOutcome]]:
+        """
+        Send C{events}, in order, to C{recipientUri}.
+
+        @return: one outcome per event; never fails.
+        """
+        events = list(events)
+        try:
+            url, dialect = httpTarget(recipientUri)
+        except RecipientError as e:
+            return succeed(
+                [DeliveryOutcome(OutcomeKind.FAILED, str(e)) for _ in events]
+            )
+        batches = [
+            events[start : start + self.maxEventsPerRequest]
+            for start in range(0, len(events), self.maxEventsPerRequest)
+        ]
+        outcomes: List[DeliveryOutcome] = []
+        done: Deferred[List[DeliveryOutcome]] = Deferred()
+
+        def nextBatch(_: object = None) -> None:
+            if not batches:
+                done.callback(outcomes)
+                return
+            batch = batches.pop(0)
+            if outcomes and not all(o.delivered for o in outcomes):
+                # Keep order: what follows an undelivered event waits for it.
+                outcomes.extend(
+                    DeliveryOutcome(
+                        OutcomeKind.RETRY, "an earlier event was not delivered"
+                    )
+                    for _ in batch
+                )
+                nextBatch()
+                return
+            d = self._post(recipientUri, url, dialect, batch)
+            d.addCallback(outcomes.extend)
+            d.addCallback(nextBatch)
+
+        nextBatch()
+        return done
+
+    def _post(
+        self, recipientUri: str, url: str, dialect: str, events: List[Event]
+    ) -> Deferred[List[DeliveryOutcome]]:
+        requestId = next(self._requestIds)
+        try:
+            body = encode(buildReport(events, recipientUri, requestId, dialect))
+        except Exception as e:
+            self.log.failure(
+                "cannot build a report for {recipient}", recipient=recipientUri
+            )
+            return succeed(
+                [DeliveryOutcome(OutcomeKind.FAILED, f"cannot build report: {e}")]
+                * len(events)
+            )
+        headers = Headers(
+            {
+                b"content-type": [b"application/ipp"],
+                b"user-agent": [self.userAgent],
+                b"accept": [b"application/ipp"],
+            }
+        )
+        started = self.clock.seconds()
+        d: Deferred[Any] = self.agent.request(
+            b"POST", url.encode("ascii"), headers, _BytesProducer(body)
+        )
+        d.addCallback(self._response, len(events), requestId)
+        d.addTimeout(self.requestTimeout, self.clock, onTimeoutCancel=_timedOut)
+        d.addErrback(self._failed, len(events))
+
+        def logged(outcomes: List[DeliveryOutcome]) -> List[DeliveryOutcome]:
+            delivered = sum(1 for o in outcomes if o.delivered)
+            self.log.info(
+                "delivered {delivered} of {count} events to {recipient} "
+                "in {elapsed:.3f} s{problem}",
+                delivered=delivered,
+                count=len(outcomes),
+                recipient=recipientUri,
+                elapsed=self.clock.seconds() - started,
+                problem="".join(f": {o.reason}" for o in outcomes if not o.delivered)[
+                    :200
+                ],
+            )
+            return outcomes
+
+        return d.addCallback(logged)
+
+    def _response(
+        self, response: IResponse, count: int, requestId: int
+    ) -> Deferred[List[DeliveryOutcome]] | List[DeliveryOutcome]:
+        code = response.code
+        if code != 200:
+            _discard(response)
+            return [self._httpOutcome(response)] * count
+        contentType = response.headers.getRawHeaders(b"content-type") or [b""]
+        if contentType[0].split(b";")[0].strip().lower() != b"application/ipp":
+            _discard(response)
+            return [
+                DeliveryOutcome(
+                    OutcomeKind.FAILED,
+                    "HTTP 200 but not application/ipp: "
+                    + contentType[0].decode("latin-1"),
+                )
+            ] * count
+        finished: Deferred[bytes] = Deferred()
+        response.deliverBody(_BoundedReader(self.maxResponseBytes, finished))
+        return finished.addCallback(self._answer, count, requestId)
+
+    def _answer(self, body: bytes, count: int, requestId: int) -> List[DeliveryOutcome]:
+        try:
+            message = decode(body, lenient=True)
+            answer = parseResponse(message, count, requestId)
+        except (IppDecodeError, NotificationError) as e:
+            return [
+                DeliveryOutcome(OutcomeKind.FAILED, f"unreadable IPP response: {e}")
+            ] * count
+        return [_outcomeForStatus(status) for status in answer.perReport]
+
+    def _httpOutcome(self, response: IResponse) -> DeliveryOutcome:
+        code = response.code
+        reason = f"HTTP {code} {response.phrase.decode('latin-1')}"
+        if code in (404, 410):
+            return DeliveryOutcome(OutcomeKind.CANCEL, reason)
+        if code in (408, 429) or code >= 500:
+            after = retryAfter(
+                (response.headers.getRawHeaders(b"retry-after") or [None])[0],
+                self.clock.seconds(),
+            )
+            return DeliveryOutcome(OutcomeKind.RETRY, reason, retryAfter=after)
+        return DeliveryOutcome(OutcomeKind.FAILED, reason)
+
+    def _failed(self, failure: Failure, count: int) -> List[DeliveryOutcome]:
+        if failure.check(DeliveryTimeoutError):
+            reason = f"no answer within {self.requestTimeout:g} s"
+        elif failure.check(ResponseTooLargeError):
+            return [DeliveryOutcome(OutcomeKind.FAILED, str(failure.value))] * count
+        else:
+            # Refused, unreachable, reset, TLS verification: all may pass.
+            reason = _describeFailure(failure)
+        return [DeliveryOutcome(OutcomeKind.RETRY, reason)] * count
+
+
+def _discard(response: IResponse) -> None:
+    """
+    Read and drop a body we do not want, so the connection can be reused.
+    """
+    finished: Deferred[bytes] = Deferred()
+    finished.addErrback(lambda _: None)
+    response.deliverBody(_BoundedReader(64 * 1024, finished))
