@@ -42,7 +42,7 @@ from .notification import (
     describeStatus,
     parseResponse,
 )
-from .outcome import DELIVERED, DeliveryOutcome, OutcomeKind
+from .outcome import DeliveryOutcome, OutcomeKind
 
 #: Scheme of a recipient URI -> (HTTP scheme, default port, dialect).
 SCHEMES = {
@@ -205,18 +205,16 @@ def retryAfter(value: Optional[bytes], now: float) -> Optional[float]:
 
 
 def _outcomeForStatus(status: int) -> DeliveryOutcome:
-    if status == ReportStatus.CONSUMED:
-        return DELIVERED
     reason = describeStatus(status)
     if status == ReportStatus.CANCEL_SUBSCRIPTION:
-        return DeliveryOutcome(OutcomeKind.CANCEL, reason, consumed=True)
+        return DeliveryOutcome(OutcomeKind.CANCEL, reason, consumed=True, status=status)
     if status == ReportStatus.NOT_FOUND:
-        return DeliveryOutcome(OutcomeKind.CANCEL, reason)
+        return DeliveryOutcome(OutcomeKind.CANCEL, reason, status=status)
     if status <= 0x00FF:
-        return DELIVERED
+        return DeliveryOutcome(OutcomeKind.DELIVERED, reason, status=status)
     if 0x0500 <= status <= 0x05FF:
-        return DeliveryOutcome(OutcomeKind.RETRY, reason)
-    return DeliveryOutcome(OutcomeKind.FAILED, reason)
+        return DeliveryOutcome(OutcomeKind.RETRY, reason, status=status)
+    return DeliveryOutcome(OutcomeKind.FAILED, reason, status=status)
 
 
 def _describeFailure(failure: Failure) -> str:

@@ -1119,7 +1119,9 @@ def buildResponse(
     given, C{status-message}.  The status is L{overallStatus}.  Whenever a
     per-report status is not 0x0000 (0x0006 included), one 0x07 group per report
     follows, in order, holding only C{notification-report-status-code} (dialect
-    C{"report"}) or C{notify-status-code} (C{"indp"}), an enum.
+    C{"report"}) or C{notify-status-code} (C{"indp"}), an enum; the group of a
+    consumed report is empty, since an enum value is never 0 (RFC 8011 section
+    5.1.5, which ipptool enforces).
 
     @param request: the request, as L{parseReport} read it.
     @param statuses: one status per event of the request, in order
@@ -1143,7 +1145,12 @@ def buildResponse(
     if any(status != STATUS_OK for status in statuses):
         name = _STATUS_ATTRIBUTES[request.dialect]
         groups.extend(
-            Group(GroupTag.EVENT_NOTIFICATION, [Attribute.enum(name, status)])
+            # An enum is 1 or more (RFC 8011 section 5.1.5; ipptool checks it):
+            # a consumed report's group is empty, which reads as 0x0000.
+            Group(
+                GroupTag.EVENT_NOTIFICATION,
+                [Attribute.enum(name, status)] if status != STATUS_OK else [],
+            )
             for status in statuses
         )
     return Message(request.version, overallStatus(statuses), request.requestId, groups)
@@ -1244,10 +1251,10 @@ def parseResponse(
 
     The n-th 0x07 group answers the n-th report with
     C{notification-report-status-code} or C{notify-status-code} (either name in
-    either dialect).  A report without a group, or whose group has no status,
-    takes one from the overall status: 0x0000 and other successes consumed,
-    0x0006 0x0006, 0x0004 and 0x0416 0x0505 (temporary failure: which ones were
-    ignored is unknown, so they are sent again), a client or server error that
+    either dialect); a group without a status is a consumed report.  A report
+    without a group takes its status from the overall status: 0x0000 and other
+    successes consumed, 0x0006 0x0006, 0x0004 and 0x0416 0x0505 (temporary
+    failure: which ones were ignored is unknown, so they are sent again), a client or server error that
     same status, any other class 0x0505.  A response without an operation group
     is accepted.
 
@@ -1284,6 +1291,8 @@ def parseResponse(
     implicit = _implicitStatus(overall)
     perReport = [implicit] * count
     for position, (index, group) in enumerate(reports):
+        # A per-report group without a status is a consumed report.
+        perReport[position] = ReportStatus.CONSUMED
         for name in _STATUS_NAMES:
             attribute = group.get(name)
             if attribute is not None:

@@ -38,12 +38,14 @@ class DeliveryOutcome:
         if it did.
     @ivar consumed: with L{OutcomeKind.CANCEL}: the event itself was consumed
         (status 0x0006), so it counts as delivered.
+    @ivar status: the listener's per-report status code, when it gave one.
     """
 
     kind: OutcomeKind
     reason: str = ""
     retryAfter: Optional[float] = None
     consumed: bool = False
+    status: Optional[int] = None
 
     @property
     def delivered(self) -> bool:

@@ -1049,7 +1049,7 @@ class ParseReportTests(SynchronousTestCase):
 
 def statusGroups(message: Message, name: str) -> List[int]:
     return [
-        int(group.value(name))  # type: ignore[call-overload]
+        int(group.value(name, 0))  # type: ignore[call-overload]
         for group in message.groupsOf(GroupTag.EVENT_NOTIFICATION)
     ]
 
@@ -1083,8 +1083,8 @@ class BuildResponseTests(SynchronousTestCase):
             01                                    # operation-attributes-tag
             47 0012 'attributes-charset'           0005 'utf-8'
             48 001b 'attributes-natural-language'  0002 'en'
-            07                                    # report 1
-            23 001f 'notification-report-status-code' 0004 00000000  # consumed
+            07                                    # report 1: consumed, no
+                                                  # status (an enum is never 0)
             07                                    # report 2
             23 001f 'notification-report-status-code' 0004 00000406  # not found
             07                                    # report 3
@@ -1146,7 +1146,8 @@ class BuildResponseTests(SynchronousTestCase):
         self.assertEqual(response.version, (2, 0))
         self.assertEqual(response.requestId, 9)
         self.assertEqual(statusGroups(response, "notify-status-code"), [0, 0x0406])
-        self.assertEqual(response.groups[1]["notify-status-code"].tag, ValueTag.ENUM)
+        self.assertEqual(response.groups[2]["notify-status-code"].tag, ValueTag.ENUM)
+        self.assertEqual(len(response.groups[1]), 0)
 
     def test_statusCountMustMatch(self) -> None:
         """
@@ -1301,7 +1302,8 @@ class ParseResponseTests(SynchronousTestCase):
     def test_eitherStatusName(self) -> None:
         """
         Per-report codes are read under either dialect's name, and a group without
-        one takes the overall default.
+        one is a consumed report (an enum cannot be 0, so consumed reports carry
+        none).
         """
         result = parseResponse(
             response(
@@ -1312,7 +1314,7 @@ class ParseResponseTests(SynchronousTestCase):
             ),
             3,
         )
-        self.assertEqual(result.perReport, (0, 0x0406, 0x0505))
+        self.assertEqual(result.perReport, (0, 0x0406, 0))
 
     def test_statusMessage(self) -> None:
         """
