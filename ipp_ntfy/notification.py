@@ -1254,9 +1254,9 @@ def parseResponse(
     either dialect); a group without a status is a consumed report.  A report
     without a group takes its status from the overall status: 0x0000 and other
     successes consumed, 0x0006 0x0006, 0x0004 and 0x0416 0x0505 (temporary
-    failure: which ones were ignored is unknown, so they are sent again), a client or server error that
-    same status, any other class 0x0505.  A response without an operation group
-    is accepted.
+    failure: which ones were ignored is unknown, so they are sent again), a
+    client or server error that same status, any other class 0x0505.  A
+    response without an operation group is accepted.
 
     @param count: how many reports the request carried.
     @param requestId: the request's request-id, checked if given.
