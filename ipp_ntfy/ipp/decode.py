@@ -40,12 +40,13 @@ _newAttribute = tuple.__new__
 _groupFromFields = Group._fromFields
 _OUT_OF_BAND = {tag: OutOfBand(tag) for tag in range(0x10, 0x20)}
 _FIXED = {0x21: 4, 0x22: 1, 0x23: 4, 0x31: 11, 0x32: 9, 0x33: 8}
+_Octets = Union[bytes, bytearray, memoryview]
 
 __all__ = ["decode", "decodePrefix", "messageLength", "scanFields", "IppDecodeError"]
 
 
 def decode(
-    data: bytes, limits: Optional[Limits] = None, lenient: bool = False
+    data: _Octets, limits: Optional[Limits] = None, lenient: bool = False
 ) -> Message:
     """
     Decode one IPP message.
@@ -58,12 +59,13 @@ def decode(
     value of the wrong length (kept as L{Unknown}), a boolean other than 0 or 1, a
     nested-language value whose inner lengths disagree (kept as L{Unknown}), the
     reserved delimiter tag 0x00 as a group, the same attribute name twice in a group,
-    a name on a memberAttrName or endCollection, an empty member name, a non-ASCII
-    attribute name, and an extension (0x7F) value with no room for its tag.
-    Structural faults (truncation, a value before any group, an unclosed collection,
-    a missing end tag, a limit exceeded) are errors in both modes.
+    an empty member name, a non-ASCII attribute name, and an extension (0x7F) value
+    with no room for its tag: all kept so that C{encode(message, lenient=True)}
+    gives back the same octets.  Structural faults (truncation, a value before any
+    group, an unclosed collection, a name or a value on a field of a collection's
+    framing, a missing end tag, a limit exceeded) are errors in both modes.
 
-    @param data: the message.
+    @param data: the message (C{bytes}, or a C{bytearray} or C{memoryview}).
     @param limits: the bounds to enforce; L{DEFAULT_LIMITS} if C{None}.
     @param lenient: accept the quirks listed above.
     @raise IppDecodeError: if the octets are not a valid message.
@@ -75,7 +77,7 @@ def decode(
 
 
 def decodePrefix(
-    data: bytes, limits: Optional[Limits] = None, lenient: bool = False
+    data: _Octets, limits: Optional[Limits] = None, lenient: bool = False
 ) -> Tuple[Message, int]:
     """
     Decode the IPP message at the start of C{data}, up to and including its
@@ -114,6 +116,7 @@ _MAX_NAMES = 4096
 # of decoding them again.  Values are immutable, so sharing them is safe.
 _FIELDS: dict[bytes, Tuple[Optional[str], int, Value]] = {}
 _MAX_FIELDS = 8192
+_MAX_VALUES = DEFAULT_LIMITS.maxValues
 
 
 def _fastDecode(data: bytes) -> Tuple[Message, int]:
@@ -145,8 +148,11 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
         tag = data[pos]
         if tag < 0x10:
             if groupTag >= 0:
-                # A name seen twice makes the set smaller than the count.
-                if len(seen) != count - groupCount:
+                # A name seen twice makes the set smaller than the count; and no
+                # attribute can have too many values unless the group has that
+                # many additional values in all.
+                named = count - groupCount
+                if len(seen) != named or len(fields) - named >= _MAX_VALUES:
                     raise _Slow()
                 groups.append(_groupFromFields(groupTag, fields))
             pos += 1
@@ -185,8 +191,10 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
             name = names.get(rawName)
             if name is None:
                 name = rawName.decode("ascii")
-                if nameEnd > end or len(names) >= _MAX_NAMES:
+                if nameEnd > end or nameLength > DEFAULT_LIMITS.maxNameBytes:
                     raise _Slow()
+                if len(names) >= _MAX_NAMES:
+                    names.clear()
                 names[rawName] = name
             seen.add(name)
             count += 1
@@ -573,8 +581,14 @@ class _Decoder:
 
         @return: the collection and the offset after its endCollection.
         """
-        # The begCollection value is empty per RFC 8010; RFC 3382 let senders put
-        # something there that receivers skip, which pos already does.
+        # The begCollection value is empty per RFC 8010 (CUPS refuses any other);
+        # a decoded message could not keep it, so it is refused in both modes.
+        if pos != valueStart:
+            raise self.error(
+                valueStart - 2,
+                f"begCollection of {name!r} has value-length {pos - valueStart}, "
+                "must be 0",
+            )
         if depth > self.limits.maxDepth:
             raise self.error(
                 fieldStart,
@@ -609,18 +623,12 @@ class _Decoder:
             nameLength = (data[pos + 1] << 8) | data[pos + 2]
             pos += 3
             if nameLength:
-                if tag not in (0x37, 0x4A) or not lenient:
-                    raise self.error(
-                        start,
-                        f"{valueTagName(tag)} inside collection {name!r} has a name "
-                        f"(name-length {nameLength}); members are named by "
-                        "memberAttrName",
-                    )
-                pos += nameLength
-                if pos > end:
-                    raise self.truncated(
-                        start + 1, "name-length goes past the end of the message"
-                    )
+                raise self.error(
+                    start,
+                    f"{valueTagName(tag)} inside collection {name!r} has a name "
+                    f"(name-length {nameLength}); members are named by "
+                    "memberAttrName",
+                )
             if pos + 2 > end:
                 raise self.truncated(pos, "truncated value-length")
             valueLength = (data[pos] << 8) | data[pos + 1]
@@ -650,7 +658,7 @@ class _Decoder:
                         start,
                         f"member {memberName!r} of collection {name!r} has no value",
                     )
-                if valueLength and not lenient:
+                if valueLength:
                     raise self.error(
                         vstart - 2,
                         f"endCollection of {name!r} has value-length {valueLength}, "

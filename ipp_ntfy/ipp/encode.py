@@ -51,9 +51,10 @@ def encode(
     Encode a message, document data included.
 
     @param limits: the bounds to respect; L{DEFAULT_LIMITS} if C{None}.
-    @param lenient: write strings that hold lone surrogates (from a lenient decode of
-        invalid UTF-8) back as the original octets, and allow what a lenient decode
-        lets through (a 0x00 group tag, duplicate names), so that any lenient decode
+    @param lenient: write strings and names that hold lone surrogates (from a lenient
+        decode of invalid UTF-8 or non-ASCII names) back as the original octets, and
+        allow what a lenient decode lets through (a 0x00 group tag, duplicate names,
+        an empty member name, L{Unknown} under any tag), so that any lenient decode
         re-encodes to the same octets.
     @raise IppEncodeError: if the message holds something the decoder would refuse.
     """
@@ -124,10 +125,7 @@ class _Encoder:
         where = f"{where}, {name}"
         if not isinstance(name, str) or not name:
             raise IppEncodeError(where, "attribute name must be a non-empty string")
-        try:
-            rawName = name.encode("ascii")
-        except UnicodeEncodeError:
-            raise IppEncodeError(where, "attribute name is not US-ASCII") from None
+        rawName = self.name(where, name, "attribute name")
         if len(rawName) > self.limits.maxNameBytes:
             raise IppEncodeError(
                 where, f"name is over the limit of {self.limits.maxNameBytes} bytes"
@@ -140,23 +138,23 @@ class _Encoder:
             raise IppEncodeError(where, f"more than {self.limits.maxValues} values")
         self.countAttribute(where)
         for index, (tag, value) in enumerate(zip(tags, values)):
-            header = _tagLength(tag, len(rawName)) + rawName if index == 0 else None
-            self.value(f"{where}, value {index + 1}", header, tag, value, depth)
+            first = rawName if index == 0 else None
+            self.value(f"{where}, value {index + 1}", first, tag, value, depth)
 
     def value(
-        self, where: str, header: Optional[bytes], tag: int, value: Value, depth: int
+        self, where: str, name: Optional[bytes], tag: int, value: Value, depth: int
     ) -> None:
         """
-        Append one value; C{header} is the tag, name-length and name of a first
-        value, or C{None} for an additional value.
+        Append one value; C{name} is the name of a first value, or C{None} for an
+        additional value.
         """
         out = self.out
-        if header is None:
-            if not 0x10 <= tag <= 0xFF:
-                raise IppEncodeError(where, f"0x{tag:02x} is not a value tag")
-            header = _tagLength(tag, 0)
-        elif not 0x10 <= tag <= 0xFF:
+        if not 0x10 <= tag <= 0xFF:
             raise IppEncodeError(where, f"0x{tag:02x} is not a value tag")
+        if name is None:
+            header = _tagLength(tag, 0)
+        else:
+            header = _tagLength(tag, len(name)) + name
         if tag == 0x34:
             if not isinstance(value, Collection):
                 raise IppEncodeError(where, "collection value must be a Collection")
@@ -186,21 +184,20 @@ class _Encoder:
         for member in value.attributes:
             name, values, tags = member
             memberWhere = f"{where}, member {name}"
-            if not isinstance(name, str) or not name:
+            if not isinstance(name, str) or not (name or self.lenient):
                 raise IppEncodeError(
                     memberWhere, "member name must be a non-empty string"
                 )
-            try:
-                rawName = name.encode("ascii")
-            except UnicodeEncodeError:
-                raise IppEncodeError(
-                    memberWhere, "member name is not US-ASCII"
-                ) from None
+            rawName = self.name(memberWhere, name, "member name")
             if len(rawName) > self.limits.maxValueBytes:
                 raise IppEncodeError(memberWhere, "member name is too long")
             if not values or len(values) != len(tags):
                 raise IppEncodeError(
                     memberWhere, "a member needs values, one tag for each"
+                )
+            if len(values) > self.limits.maxValues:
+                raise IppEncodeError(
+                    memberWhere, f"more than {self.limits.maxValues} values"
                 )
             self.countAttribute(memberWhere)
             out.append(b"\x4a\x00\x00")
@@ -214,8 +211,25 @@ class _Encoder:
                 )
         out.append(_END_COLLECTION)
 
+    def name(self, where: str, name: str, what: str) -> bytes:
+        """
+        The octets of an attribute or member name: US-ASCII, or in lenient mode
+        whatever octets a lenient decode read it from.
+        """
+        try:
+            if self.lenient:
+                return name.encode("utf-8", "surrogateescape")
+            return name.encode("ascii")
+        except UnicodeEncodeError:
+            raise IppEncodeError(where, f"{what} is not US-ASCII") from None
+
     def valueOctets(self, where: str, tag: int, value: Value) -> bytes:
         syntax = valueTagName(tag)
+        if tag in (0x37, 0x4A):
+            # Not even in lenient mode: no decoder takes them outside the framing.
+            raise IppEncodeError(
+                where, f"{syntax} is part of a collection's encoding, not a value"
+            )
 
         def wrongType(expected: str) -> IppEncodeError:
             return IppEncodeError(
@@ -292,10 +306,6 @@ class _Encoder:
                     where, f"{syntax} value is not valid Unicode"
                 ) from None
             return _length(len(language)) + language + _length(len(text)) + text
-        if tag in (0x37, 0x4A):
-            raise IppEncodeError(
-                where, f"{syntax} is part of a collection's encoding, not a value"
-            )
         raise wrongType(f"Unknown(0x{tag:02x}, ...)")
 
     def packed(

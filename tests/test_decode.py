@@ -1,0 +1,1901 @@
+"""
+Tests for L{ipp_ntfy.ipp.decode}.
+
+Every decode error site has a test that checks the offset and the reason, on a small
+message written out field by field (as goipp and CUPS's testipp do); every value
+syntax is decoded to its Python type and re-encoded to the same octets; and the fast
+path is checked against the careful decoder it falls back on.
+
+Offsets in the comments count from the start of the message: the header is octets
+0 to 7, so the first group tag is at 8 and the first field at 9.  A field with a
+one-letter name has its name-length at +1, its name at +3, its value-length at +4
+and its value at +6.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from ipp_ntfy.ipp import (
+    DEFAULT_LIMITS,
+    Collection,
+    DateTime,
+    IppDecodeError,
+    Limits,
+    Message,
+    OutOfBand,
+    Range,
+    Resolution,
+    TextWithLanguage,
+    Unknown,
+    decode,
+    decodePrefix,
+    encode,
+)
+
+decodeModule = importlib.import_module("ipp_ntfy.ipp.decode")
+
+VECTORS = Path(__file__).parent / "vectors"
+
+HEADER = (
+    "0200"  # version 2.0
+    "0000"  # status-code successful-ok
+    "00000001"  # request-id 1
+)
+
+
+def vectorFiles() -> list[Path]:
+    return sorted(VECTORS.glob("*.ipp"))
+
+
+def carefulDecode(data, limits=DEFAULT_LIMITS, lenient=False):
+    """
+    Decode with the careful decoder alone, never the fast path.
+    """
+    return decodeModule._Decoder(bytes(data), limits, lenient).message()
+
+
+def outcome(function, data):
+    """
+    What C{function(data)} gives: its result, or the facts of its decode error.
+    """
+    try:
+        return function(data)
+    except IppDecodeError as e:
+        return ("error", e.offset, e.reason, e.incomplete)
+
+
+class DecodeAssertions(SynchronousTestCase):
+    """
+    Assertions shared by the decode tests.
+    """
+
+    def assertPathsAgree(self, data):
+        """
+        The fast path (through L{decodePrefix}, and called directly) and the careful
+        decoder give the same message, or the same error.
+        """
+        careful = outcome(carefulDecode, data)
+        self.assertEqual(outcome(decodePrefix, data), careful)
+        try:
+            fast = decodeModule._fastDecode(bytes(data))
+        except Exception:
+            # The fast path may give up on anything; then decodePrefix asks the
+            # careful decoder, as checked above.
+            return
+        self.assertEqual(fast, careful)
+
+    def assertDecodeError(
+        self,
+        data,
+        offset,
+        reason,
+        incomplete=False,
+        limits=None,
+        lenientToo=True,
+    ):
+        """
+        Decoding C{data} raises an L{IppDecodeError} at C{offset} whose reason holds
+        C{reason}, in strict mode and (when C{lenientToo}) in lenient mode too, from
+        L{decode} and from the careful decoder alike.
+
+        @return: the strict error.
+        """
+        self.assertPathsAgree(data)
+        errors = []
+        for lenient in (False, True) if lenientToo else (False,):
+            e = self.assertRaises(IppDecodeError, decode, data, limits, lenient)
+            self.assertEqual(
+                (e.offset, e.incomplete),
+                (offset, incomplete),
+                f"{e} (lenient={lenient})",
+            )
+            self.assertIn(reason, e.reason)
+            self.assertIn(f"at offset {offset}: ", str(e))
+            careful = self.assertRaises(
+                IppDecodeError, carefulDecode, data, limits or DEFAULT_LIMITS, lenient
+            )
+            self.assertEqual(
+                (careful.offset, careful.reason, careful.incomplete),
+                (e.offset, e.reason, e.incomplete),
+            )
+            errors.append(e)
+        return errors[0]
+
+    def assertRoundTrip(self, data, lenient=False, limits=None) -> Message:
+        """
+        C{data} decodes, and the message encodes back to the same octets.
+        """
+        message = decode(data, limits, lenient)
+        self.assertEqual(encode(message, limits, lenient).hex(" "), data.hex(" "))
+        if not lenient and limits is None:
+            self.assertPathsAgree(data)
+        return message
+
+    def assertLenientOnly(self, data, offset, reason):
+        """
+        Strict mode refuses C{data} at C{offset}; lenient mode accepts it, and the
+        lenient message re-encodes (leniently) to the same octets.
+
+        @return: the lenient message.
+        """
+        self.assertDecodeError(data, offset, reason, lenientToo=False)
+        return self.assertRoundTrip(data, lenient=True)
+
+
+class DecodeErrorTests(DecodeAssertions):
+    """
+    One test per place where decoding fails, each with the offset and the reason.
+    """
+
+    def test_emptyInput(self):
+        """
+        No octets at all is a truncated header at offset 0.
+        """
+        self.assertDecodeError(
+            b"", 0, "truncated header: 0 bytes, the header needs 8", incomplete=True
+        )
+
+    def test_truncatedHeader(self):
+        """
+        Fewer than 8 octets is a truncated header, reported at the end.
+        """
+        data = bytes.fromhex(
+            "0200"  # 0: version 2.0
+            "0000"  # 2: status-code
+            "0000"  # 4: half a request-id
+        )
+        self.assertDecodeError(data, 6, "truncated header: 6 bytes", incomplete=True)
+
+    def test_headerOnly(self):
+        """
+        A header and nothing else misses its end-of-attributes tag.
+        """
+        data = bytes.fromhex(HEADER)
+        self.assertDecodeError(
+            data, 8, "missing end-of-attributes-tag (0x03)", incomplete=True
+        )
+
+    def test_missingEndTag(self):
+        """
+        A message whose last field is whole but that has no end-of-attributes tag
+        is incomplete at the offset where the tag should be.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61"  # 9: keyword "a"
+            "0001 62"  # 13: "b"
+            # 16: no 0x03
+        )
+        self.assertDecodeError(
+            data, 16, "missing end-of-attributes-tag (0x03)", incomplete=True
+        )
+
+    def test_truncatedNameLength(self):
+        """
+        A value tag followed by less than two octets: the name-length is truncated.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44"  # 9: keyword
+            "00"  # 10: half a name-length
+        )
+        self.assertDecodeError(data, 10, "truncated name-length", incomplete=True)
+
+    def test_nameLengthPastEnd(self):
+        """
+        A name-length longer than what is left is reported at the name-length.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0005"  # 9: keyword, name-length 5
+            "6162"  # 12: "ab" and the end
+        )
+        self.assertDecodeError(
+            data,
+            10,
+            "name-length 5 goes past the end of the message (2 bytes left)",
+            incomplete=True,
+        )
+
+    def test_truncatedValueLength(self):
+        """
+        A name followed by less than two octets: the value-length is truncated.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61"  # 9: keyword "a"
+            "00"  # 13: half a value-length
+        )
+        self.assertDecodeError(data, 13, "truncated value-length", incomplete=True)
+
+    def test_truncatedValueLengthOfAdditionalValue(self):
+        """
+        The value-length of an additional value can be truncated too.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61 0001 62"  # 9: keyword "a" = "b"
+            "44 0000"  # 16: additional value
+            "00"  # 19: half a value-length
+        )
+        self.assertDecodeError(data, 19, "truncated value-length", incomplete=True)
+
+    def test_valueLengthPastEnd(self):
+        """
+        A value-length longer than what is left is reported at the value-length.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61"  # 9: keyword "a"
+            "0004"  # 13: value-length 4
+            "6263"  # 15: "bc" and the end
+        )
+        self.assertDecodeError(
+            data,
+            13,
+            "value-length 4 goes past the end of the message (2 bytes left)",
+            incomplete=True,
+        )
+
+    def assertWrongLength(self, tag, syntax, value, fixed):
+        """
+        A value of a fixed-size syntax with another length is refused at its
+        value-length in strict mode, and kept as L{Unknown} in lenient mode.
+        """
+        octets = bytes.fromhex(value)
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            f"{tag:02x} 0001 61"  # 9: the syntax, name "a"
+            f"{len(octets):04x}"  # 13: value-length
+            + value  # 15: value
+            + "03"  # end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 13, f"{syntax} value of 'a' has length {len(octets)}, must be {fixed}"
+        )
+        self.assertEqual(message.operation.value("a"), Unknown(tag, octets))
+
+    def test_integerWrongLength(self):
+        self.assertWrongLength(0x21, "integer", "000001", 4)
+
+    def test_booleanWrongLength(self):
+        self.assertWrongLength(0x22, "boolean", "0001", 1)
+
+    def test_booleanEmpty(self):
+        self.assertWrongLength(0x22, "boolean", "", 1)
+
+    def test_enumWrongLength(self):
+        self.assertWrongLength(0x23, "enum", "0000000003", 4)
+
+    def test_dateTimeWrongLength(self):
+        self.assertWrongLength(0x31, "dateTime", "07ea 0102 0304 0506 2b00", 11)
+
+    def test_resolutionWrongLength(self):
+        self.assertWrongLength(0x32, "resolution", "0000012c 0000012c", 9)
+
+    def test_rangeOfIntegerWrongLength(self):
+        self.assertWrongLength(0x33, "rangeOfInteger", "00000001 00000002 00", 8)
+
+    def test_wrongLengthInCollection(self):
+        """
+        A member value of the wrong length is refused at its value-length.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "21 0000 0002 0001"  # 21: integer, value-length 2 (at 24)
+            "37 0000 0000"  # 28: endCollection
+            "03"  # 33: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 24, "integer value of 'x' has length 2, must be 4"
+        )
+        self.assertEqual(
+            message.operation.value("c").value("x"), Unknown(0x21, b"\x00\x01")
+        )
+
+    def test_attributeBeforeGroupTag(self):
+        """
+        An attribute straight after the header belongs to no group.
+        """
+        data = bytes.fromhex(
+            HEADER + "44 0001 61 0001 62"  # 8: keyword "a" = "b", no group tag
+            "03"  # 15: end-of-attributes-tag
+        )
+        self.assertDecodeError(data, 8, "attribute before any group tag")
+
+    def test_additionalValueBeforeGroupTag(self):
+        """
+        An additional value straight after the header belongs to no group either.
+        """
+        data = bytes.fromhex(
+            HEADER + "44 0000 0001 62"  # 8: additional value "b"
+            "03"  # 14: end-of-attributes-tag
+        )
+        self.assertDecodeError(data, 8, "attribute before any group tag")
+
+    def test_additionalValueWithoutAttribute(self):
+        """
+        A name-length of 0 right after a group tag continues no attribute.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0000 0001 62"  # 9: additional value "b"
+            "03"  # 15: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data,
+            9,
+            "additional value (name-length 0) with no attribute before it",
+        )
+
+    def test_additionalValueAfterGroupTag(self):
+        """
+        An additional value does not continue the last attribute of the group
+        before.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61 0001 62"  # 9: keyword "a" = "b"
+            "04"  # 16: printer-attributes-tag
+            "44 0000 0001 63"  # 17: additional value "c"
+            "03"  # 23: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data, 17, "additional value (name-length 0) with no attribute before it"
+        )
+
+    def test_memberAttrNameOutsideCollection(self):
+        """
+        A memberAttrName outside a collection is refused where its field starts.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "4a 0001 61 0001 62"  # 9: memberAttrName, name "a"
+            "03"  # 16: end-of-attributes-tag
+        )
+        self.assertDecodeError(data, 9, "memberAttrName (0x4A) outside a collection")
+
+    def test_memberAttrNameAsAdditionalValue(self):
+        """
+        A memberAttrName as an additional value of a top-level attribute is
+        outside any collection too.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61 0001 62"  # 9: keyword "a" = "b"
+            "4a 0000 0001 63"  # 16: memberAttrName as an additional value
+            "03"  # 22: end-of-attributes-tag
+        )
+        self.assertDecodeError(data, 16, "memberAttrName (0x4A) outside a collection")
+
+    def test_endCollectionOutsideCollection(self):
+        """
+        An endCollection with no begCollection before it is refused.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "37 0001 61 0000"  # 9: endCollection, name "a"
+            "03"  # 15: end-of-attributes-tag
+        )
+        self.assertDecodeError(data, 9, "endCollection (0x37) outside a collection")
+
+    def test_endCollectionAsAdditionalValue(self):
+        """
+        An endCollection after a whole collection closes nothing.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "37 0000 0000"  # 15: endCollection
+            "37 0000 0000"  # 20: one endCollection too many
+            "03"  # 25: end-of-attributes-tag
+        )
+        self.assertDecodeError(data, 20, "endCollection (0x37) outside a collection")
+
+    def test_collectionNotClosedAtEnd(self):
+        """
+        A collection still open when the octets run out is incomplete.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "21 0000 0004 00000001"  # 21: integer 1
+            # 30: the end
+        )
+        self.assertDecodeError(
+            data,
+            30,
+            "collection 'c' (opened at offset 9) is not closed at the end of the "
+            "message",
+            incomplete=True,
+        )
+
+    def test_collectionNotClosedBeforeEndTag(self):
+        """
+        A delimiter tag inside a collection is refused where it stands.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "21 0000 0004 00000001"  # 21: integer 1
+            "03"  # 30: end-of-attributes-tag, collection still open
+        )
+        self.assertDecodeError(
+            data,
+            30,
+            "collection 'c' (opened at offset 9) is not closed before delimiter "
+            "tag 0x03",
+        )
+
+    def test_collectionNotClosedBeforeGroupTag(self):
+        """
+        A group tag inside a nested collection is refused where it stands, naming
+        the innermost open collection.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "34 0000 0000"  # 21: begCollection (value of "x")
+            "04"  # 26: printer-attributes-tag
+            "03"  # 27: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data,
+            26,
+            "collection 'x' (opened at offset 21) is not closed before delimiter "
+            "tag 0x04",
+        )
+
+    def test_collectionValueBeforeMemberName(self):
+        """
+        A collection's first field must be a memberAttrName.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "21 0000 0004 00000001"  # 15: integer 1, but no member name
+            "37 0000 0000"  # 24: endCollection
+            "03"  # 29: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data,
+            15,
+            "integer value in collection 'c' with no memberAttrName before it",
+        )
+
+    def test_memberWithNoValueBeforeEnd(self):
+        """
+        A memberAttrName followed by endCollection names a member with no value.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "37 0000 0000"  # 21: endCollection
+            "03"  # 26: end-of-attributes-tag
+        )
+        self.assertDecodeError(data, 21, "member 'x' of collection 'c' has no value")
+
+    def test_memberWithNoValueBeforeNextMember(self):
+        """
+        A memberAttrName followed by another names a member with no value.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "4a 0000 0001 79"  # 21: memberAttrName "y"
+            "21 0000 0004 00000001"  # 27: integer 1
+            "37 0000 0000"  # 36: endCollection
+            "03"  # 41: end-of-attributes-tag
+        )
+        self.assertDecodeError(data, 21, "member 'x' of collection 'c' has no value")
+
+    def nested(self, depth):
+        """
+        An attribute "c" of C{depth} collections one inside the other, each the
+        value of member "x" of the one outside; the k-th begCollection (k >= 2)
+        starts at offset 21 + 11 * (k - 2).
+        """
+        return bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            + (
+                "4a 0000 0001 78"  # memberAttrName "x"
+                "34 0000 0000"  # begCollection
+            )
+            * (depth - 1)
+            + "37 0000 0000" * depth  # endCollection, as many as opened
+            + "03"  # end-of-attributes-tag
+        )
+
+    def test_collectionDepthTen(self):
+        """
+        Ten nested collections are within the default limit.
+        """
+        message = self.assertRoundTrip(self.nested(10))
+        value: Any = message.operation.value("c")
+        for _ in range(9):
+            value = value.value("x")
+        self.assertEqual(value, Collection())
+
+    def test_collectionDepthEleven(self):
+        """
+        The eleventh nested collection is refused where its begCollection starts.
+        """
+        self.assertDecodeError(
+            self.nested(11), 21 + 11 * 9, "collection 'x' nests deeper than 10 levels"
+        )
+
+    def test_collectionDepthLimit(self):
+        """
+        L{Limits.maxDepth} sets how deep collections may nest.
+        """
+        limits = Limits(maxDepth=2)
+        self.assertRoundTrip(self.nested(2), limits=limits)
+        self.assertDecodeError(
+            self.nested(3),
+            32,
+            "collection 'x' nests deeper than 2 levels",
+            limits=limits,
+        )
+
+    def test_messageBytesLimit(self):
+        """
+        A message over L{Limits.maxMessageBytes} is refused at the limit, before
+        anything else is read.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61 0001 62"  # 9: keyword "a" = "b"
+            "03"  # 16: end-of-attributes-tag
+        )
+        self.assertRoundTrip(data, limits=Limits(maxMessageBytes=17))
+        self.assertDecodeError(
+            data,
+            16,
+            "message of 17 bytes is over the limit of 16 bytes",
+            limits=Limits(maxMessageBytes=16),
+        )
+
+    def test_messageBytesLimitCountsData(self):
+        """
+        Document data counts toward L{Limits.maxMessageBytes}.
+        """
+        data = bytes.fromhex(
+            HEADER + "03"  # 8: end-of-attributes-tag
+            "2521"  # 9: document data
+        )
+        self.assertDecodeError(
+            data,
+            10,
+            "message of 11 bytes is over the limit of 10 bytes",
+            limits=Limits(maxMessageBytes=10),
+        )
+
+    def test_nameBytesLimit(self):
+        """
+        A name-length over L{Limits.maxNameBytes} is refused at the name-length.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0003 616263"  # 9: keyword, name "abc"
+            "0001 62"  # 15: "b"
+            "03"  # 18: end-of-attributes-tag
+        )
+        self.assertRoundTrip(data, limits=Limits(maxNameBytes=3))
+        self.assertDecodeError(
+            data,
+            10,
+            "name-length 3 is over the limit of 2",
+            limits=Limits(maxNameBytes=2),
+        )
+
+    def test_nameBytesLimitDefault(self):
+        """
+        By default a name may have up to 32767 octets, as in CUPS.
+        """
+        name = "6e" * 32768
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 8000"  # 9: keyword, name-length 32768
+            + name  # 12: "nnn..."
+            + "0001 62"  # "b"
+            "03"  # end-of-attributes-tag
+        )
+        self.assertDecodeError(data, 10, "name-length 32768 is over the limit of 32767")
+        self.assertRoundTrip(
+            bytes.fromhex(HEADER + "01 44 7fff" + name[2:] + "0001 62 03")
+        )
+
+    def test_valueBytesLimit(self):
+        """
+        A value-length over L{Limits.maxValueBytes} is refused at the value-length.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "30 0001 61"  # 9: octetString "a"
+            "0003 000102"  # 13: 3 octets
+            "03"  # 18: end-of-attributes-tag
+        )
+        self.assertRoundTrip(data, limits=Limits(maxValueBytes=3))
+        self.assertDecodeError(
+            data,
+            13,
+            "value-length 3 is over the limit of 2",
+            limits=Limits(maxValueBytes=2),
+        )
+
+    def test_valueBytesLimitDefault(self):
+        """
+        By default a value may have up to 32767 octets, as in CUPS.
+        """
+        value = "00" * 32768
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "30 0001 61"  # 9: octetString "a"
+            "8000" + value + "03"  # 13: value-length 32768
+        )
+        self.assertDecodeError(
+            data, 13, "value-length 32768 is over the limit of 32767"
+        )
+        self.assertRoundTrip(
+            bytes.fromhex(HEADER + "01 30 0001 61 7fff" + value[2:] + "03")
+        )
+
+    def test_valueBytesLimitInCollection(self):
+        """
+        The value limit applies to member values (and member names).
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "30 0000 0003 000102"  # 21: octetString, value-length 3 (at 24)
+            "37 0000 0000"  # 29: endCollection
+            "03"  # 34: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data,
+            24,
+            "value-length 3 is over the limit of 2",
+            limits=Limits(maxValueBytes=2),
+        )
+
+    def test_attributesLimit(self):
+        """
+        The attribute past L{Limits.maxAttributes} is refused where it starts.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61 0001 62"  # 9: keyword "a"
+            "04"  # 16: printer-attributes-tag
+            "44 0001 62 0001 62"  # 17: keyword "b"
+            "44 0001 63 0001 62"  # 24: keyword "c", the third
+            "03"  # 31: end-of-attributes-tag
+        )
+        self.assertRoundTrip(data, limits=Limits(maxAttributes=3))
+        self.assertDecodeError(
+            data,
+            24,
+            "more than 2 attributes in the message",
+            limits=Limits(maxAttributes=2),
+        )
+
+    def test_attributesLimitCountsMembers(self):
+        """
+        Collection members count toward L{Limits.maxAttributes}.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c", attribute 1
+            "4a 0000 0001 78"  # 15: memberAttrName "x", attribute 2
+            "21 0000 0004 00000001"  # 21: integer 1
+            "4a 0000 0001 79"  # 30: memberAttrName "y", attribute 3
+            "21 0000 0004 00000002"  # 36: integer 2
+            "37 0000 0000"  # 45: endCollection
+            "03"  # 50: end-of-attributes-tag
+        )
+        self.assertRoundTrip(data, limits=Limits(maxAttributes=3))
+        self.assertDecodeError(
+            data,
+            30,
+            "more than 2 attributes in the message",
+            limits=Limits(maxAttributes=2),
+        )
+
+    def test_valuesLimit(self):
+        """
+        The value past L{Limits.maxValues} is refused where its field starts.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61 0001 62"  # 9: keyword "a" = "b"
+            "44 0000 0001 63"  # 16: "c"
+            "44 0000 0001 64"  # 22: "d", the third value
+            "03"  # 28: end-of-attributes-tag
+        )
+        self.assertRoundTrip(data, limits=Limits(maxValues=3))
+        self.assertDecodeError(
+            data,
+            22,
+            "attribute 'a' has more than 2 values",
+            limits=Limits(maxValues=2),
+        )
+
+    def test_valuesLimitInCollection(self):
+        """
+        L{Limits.maxValues} bounds the values of a member too.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "21 0000 0004 00000001"  # 21: integer 1
+            "21 0000 0004 00000002"  # 30: integer 2
+            "21 0000 0004 00000003"  # 39: integer 3, the third value
+            "37 0000 0000"  # 48: endCollection
+            "03"  # 53: end-of-attributes-tag
+        )
+        self.assertRoundTrip(data, limits=Limits(maxValues=3))
+        self.assertDecodeError(
+            data,
+            39,
+            "member 'x' has more than 2 values",
+            limits=Limits(maxValues=2),
+        )
+
+    def test_valuesLimitDefault(self):
+        """
+        By default an attribute may have 65536 values, and not one more: the fast
+        path enforces that as well as the careful decoder.
+        """
+        values = "21 0000 0004 00000001" * 65535  # 19 + 9 * k: additional values
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "21 0001 61 0004 00000001"  # 9: integer "a" = 1
+             + values + "03"
+        )
+        message = self.assertRoundTrip(data)
+        self.assertEqual(len(message.operation["a"].values), 65536)
+        tooMany = data[:-1] + bytes.fromhex("21 0000 0004 00000001 03")
+        self.assertDecodeError(
+            tooMany, 19 + 9 * 65535, "attribute 'a' has more than 65536 values"
+        )
+
+    def test_invalidUtf8Text(self):
+        """
+        Strict mode refuses invalid UTF-8 in a text value at the first bad
+        octet; lenient mode keeps it with surrogate escapes.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "41 0001 61"  # 9: textWithoutLanguage "a"
+            "0003 61ff62"  # 13: "a", 0xff, "b" (0xff at 16)
+            "03"  # 18: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 16, "invalid UTF-8 in textWithoutLanguage value of 'a'"
+        )
+        self.assertEqual(message.operation.value("a"), "a\udcffb")
+
+    def test_invalidUtf8Keyword(self):
+        """
+        Strict mode refuses invalid UTF-8 in a keyword value too.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61"  # 9: keyword "a"
+            "0002 c328"  # 13: a lead octet then no continuation octet (at 15)
+            "03"  # 17: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 15, "invalid UTF-8 in keyword value of 'a'"
+        )
+        self.assertEqual(message.operation.value("a"), "\udcc3(")
+
+    def test_invalidUtf8NameWithLanguage(self):
+        """
+        Invalid UTF-8 in the name of a nameWithLanguage value is refused at the
+        value; lenient mode keeps it with surrogate escapes.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "36 0001 61"  # 9: nameWithLanguage "a"
+            "000a"  # 13: value-length 10
+            "0002 656e"  # 15: language "en"
+            "0004 6a6fff65"  # 19: name "jo", 0xff, "e"
+            "03"  # 25: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 15, "invalid UTF-8 in nameWithLanguage value of 'a'"
+        )
+        self.assertEqual(
+            message.operation.value("a"), TextWithLanguage("jo\udcffe", "en")
+        )
+
+    def test_invalidUtf8InMember(self):
+        """
+        Member values are checked for UTF-8 like the others.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "42 0000 0002 80ff"  # 21: nameWithoutLanguage, value at 26
+            "37 0000 0000"  # 28: endCollection
+            "03"  # 33: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 26, "invalid UTF-8 in nameWithoutLanguage value of 'x'"
+        )
+        self.assertEqual(message.operation.value("c").value("x"), "\udc80\udcff")
+
+    def test_nonAsciiAttributeName(self):
+        """
+        Strict mode refuses a name with a non-ASCII octet, at that octet; lenient
+        mode keeps it and re-encodes it as it came.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0002 61e9"  # 9: keyword, name "a" then 0xe9 (at 13)
+            "0001 62"  # 14: "b"
+            "03"  # 17: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(data, 13, "attribute name is not US-ASCII")
+        self.assertEqual(message.operation.names(), ["a\udce9"])
+
+    def test_nonAsciiMemberName(self):
+        """
+        A memberAttrName must be US-ASCII as well.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0002 c3a9"  # 15: memberAttrName "é" in UTF-8 (at 20)
+            "21 0000 0004 00000001"  # 22: integer 1
+            "37 0000 0000"  # 31: endCollection
+            "03"  # 36: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(data, 20, "attribute name is not US-ASCII")
+        self.assertEqual(message.operation.value("c").names(), ["é"])
+
+    def test_duplicateAttributeName(self):
+        """
+        Strict mode refuses a name seen before in the same group, at its second
+        field; lenient mode keeps both, and lookup by name finds the first.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61 0001 62"  # 9: keyword "a" = "b"
+            "21 0001 61 0004 00000001"  # 16: integer "a" = 1
+            "03"  # 26: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 16, "attribute 'a' appears twice in the group (first at offset 9)"
+        )
+        self.assertEqual(
+            [(a.name, a.values) for a in message.operation],
+            [("a", ("b",)), ("a", (1,))],
+        )
+        self.assertEqual(message.operation.value("a"), "b")
+
+    def test_sameNameInTwoGroups(self):
+        """
+        The same name in two groups is no duplicate.
+        """
+        data = bytes.fromhex(
+            HEADER + "07"  # 8: event-notification-attributes-tag
+            "44 0001 61 0001 62"  # 9: keyword "a" = "b"
+            "07"  # 16: event-notification-attributes-tag
+            "44 0001 61 0001 63"  # 17: keyword "a" = "c"
+            "03"  # 24: end-of-attributes-tag
+        )
+        message = self.assertRoundTrip(data)
+        self.assertEqual([g.value("a") for g in message.groupsOf(0x07)], ["b", "c"])
+
+    def test_reservedGroupTag(self):
+        """
+        Strict mode refuses the reserved delimiter tag 0x00; lenient mode keeps
+        it as a group.
+        """
+        data = bytes.fromhex(
+            HEADER + "00"  # 8: reserved delimiter tag
+            "44 0001 61 0001 62"  # 9: keyword "a" = "b"
+            "03"  # 16: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 8, "reserved delimiter tag 0x00 is not a valid group"
+        )
+        self.assertEqual([g.tag for g in message.groups], [0x00])
+
+    def test_booleanTwo(self):
+        """
+        A boolean other than 0 or 1 is refused at the value octet, and kept as
+        L{Unknown} in lenient mode.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "22 0001 61 0001"  # 9: boolean "a"
+            "02"  # 15: 2
+            "03"  # 16: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 15, "boolean value of 'a' is 2, must be 0 or 1"
+        )
+        self.assertEqual(message.operation.value("a"), Unknown(0x22, b"\x02"))
+
+    def test_dateTimeBadDirection(self):
+        """
+        A dateTime whose UTC direction is neither '+' nor '-' is refused at that
+        octet, and kept as L{Unknown} in lenient mode.
+        """
+        value = (
+            "07ea 02 03"  # 15: 2026-02-03
+            "04 05 06 07"  # 19: 04:05:06.7
+            "3d"  # 23: '=' for the direction
+            "00 00"  # 24: UTC offset 00:00
+        )
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "31 0001 61 000b"  # 9: dateTime "a", value-length 11
+             + value + "03"  # 26: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 23, "dateTime value of 'a' has UTC direction b'='"
+        )
+        self.assertEqual(
+            message.operation.value("a"), Unknown(0x31, bytes.fromhex(value))
+        )
+
+    def assertBadWithLanguage(self, value):
+        octets = bytes.fromhex(value)
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            f"35 0001 61 {len(octets):04x}"  # 9: textWithLanguage "a"
+            + value  # 15: the value
+            + "03"  # end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data,
+            15,
+            "textWithLanguage value of 'a': the language and text lengths do not add "
+            f"up to the value length {len(octets)}",
+        )
+        self.assertEqual(message.operation.value("a"), Unknown(0x35, octets))
+
+    def test_textWithLanguageTooShort(self):
+        """
+        A textWithLanguage value too short to hold a language-length.
+        """
+        self.assertBadWithLanguage("00")
+
+    def test_textWithLanguageNoTextLength(self):
+        """
+        A textWithLanguage value with a language but no text-length.
+        """
+        self.assertBadWithLanguage("0002 656e")
+
+    def test_textWithLanguageLanguagePastValue(self):
+        """
+        A language-length that goes past the value.
+        """
+        self.assertBadWithLanguage("0005 656e 0000")
+
+    def test_textWithLanguageTextPastValue(self):
+        """
+        A text-length that goes past the value.
+        """
+        self.assertBadWithLanguage("0002 656e 0003 6869")
+
+    def test_textWithLanguageTextShortOfValue(self):
+        """
+        A text-length that stops before the end of the value.
+        """
+        self.assertBadWithLanguage("0002 656e 0001 6869")
+
+    def test_extensionTooShort(self):
+        """
+        An extension (0x7F) value too short for its 4-octet tag is refused at its
+        value-length, and kept as L{Unknown} in lenient mode.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "7f 0001 61"  # 9: extension "a"
+            "0003 400000"  # 13: 3 octets
+            "03"  # 18: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data,
+            13,
+            "extension (0x7F) value of 'a' has length 3, too short for its 4-octet tag",
+        )
+        self.assertEqual(message.operation.value("a"), Unknown(0x7F, b"\x40\0\0"))
+        self.assertIsNone(message.operation.value("a").extendedTag)
+
+    def test_extensionHighBitTag(self):
+        """
+        An extension value whose tag has the high bit set is refused at the
+        value, and kept as L{Unknown} in lenient mode.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "7f 0001 61 0004"  # 9: extension "a", value-length 4
+            "80000001"  # 15: tag 0x80000001
+            "03"  # 19: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 15, "extension (0x7F) value of 'a' has a tag with the high bit set"
+        )
+        self.assertEqual(
+            message.operation.value("a"), Unknown(0x7F, bytes.fromhex("80000001"))
+        )
+
+    def test_nameOnMemberAttrName(self):
+        """
+        A memberAttrName with a name is refused where its field starts, in both
+        modes: members are named by the value, and the name would be lost.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0001 6e 0001 78"  # 15: memberAttrName with name "n"
+            "21 0000 0004 00000001"  # 22: integer 1
+            "37 0000 0000"  # 31: endCollection
+            "03"  # 36: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data, 15, "memberAttrName inside collection 'c' has a name (name-length 1)"
+        )
+
+    def test_nameOnMemberValue(self):
+        """
+        A member value with a name is refused where its field starts.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "21 0001 6e 0004 00000001"  # 21: integer with name "n"
+            "37 0000 0000"  # 31: endCollection
+            "03"  # 36: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data, 21, "integer inside collection 'c' has a name (name-length 1)"
+        )
+
+    def test_nameOnEndCollection(self):
+        """
+        An endCollection with a name is refused where its field starts.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "21 0000 0004 00000001"  # 21: integer 1
+            "37 0001 63 0000"  # 30: endCollection with name "c"
+            "03"  # 36: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data, 30, "endCollection inside collection 'c' has a name (name-length 1)"
+        )
+
+    def test_endCollectionWithValue(self):
+        """
+        An endCollection with a value is refused at its value-length.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "21 0000 0004 00000001"  # 21: integer 1
+            "37 0000 0001 00"  # 30: endCollection, value-length 1 (at 33)
+            "03"  # 36: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data, 33, "endCollection of 'c' has value-length 1, must be 0"
+        )
+
+    def test_begCollectionWithValue(self):
+        """
+        A begCollection with a value is refused at its value-length.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63"  # 9: begCollection "c"
+            "0001 00"  # 13: value-length 1
+            "4a 0000 0001 78"  # 16: memberAttrName "x"
+            "21 0000 0004 00000001"  # 22: integer 1
+            "37 0000 0000"  # 31: endCollection
+            "03"  # 36: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data, 13, "begCollection of 'c' has value-length 1, must be 0"
+        )
+
+    def test_nestedBegCollectionWithValue(self):
+        """
+        A nested begCollection with a value is refused at its value-length.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "34 0000 0002 0000"  # 21: begCollection, value-length 2 (at 24)
+            "37 0000 0000"  # 28: endCollection
+            "37 0000 0000"  # 33: endCollection
+            "03"  # 38: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data, 24, "begCollection of 'x' has value-length 2, must be 0"
+        )
+
+    def test_emptyMemberAttrName(self):
+        """
+        Strict mode refuses an empty memberAttrName at its value-length; lenient
+        mode keeps a member named "".
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0000"  # 15: memberAttrName, value-length 0 (at 18)
+            "21 0000 0004 00000001"  # 20: integer 1
+            "37 0000 0000"  # 29: endCollection
+            "03"  # 34: end-of-attributes-tag
+        )
+        message = self.assertLenientOnly(
+            data, 18, "empty memberAttrName in collection 'c'"
+        )
+        self.assertEqual(message.operation.value("c").value(""), 1)
+
+    def test_truncatedNameLengthInCollection(self):
+        """
+        A collection cut in a name-length is incomplete.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 00"  # 15: memberAttrName, half a name-length (at 16)
+        )
+        self.assertDecodeError(data, 16, "truncated name-length", incomplete=True)
+
+    def test_truncatedValueLengthInCollection(self):
+        """
+        A collection cut in a value-length is incomplete.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 00"  # 15: memberAttrName, half a value-length (at 18)
+        )
+        self.assertDecodeError(data, 18, "truncated value-length", incomplete=True)
+
+    def test_valueLengthPastEndInCollection(self):
+        """
+        A collection cut in a value is incomplete, reported at its value-length.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0005 7879"  # 15: memberAttrName, value-length 5 (at 18), 2 left
+        )
+        self.assertDecodeError(
+            data,
+            18,
+            "value-length 5 goes past the end of the message (2 bytes left)",
+            incomplete=True,
+        )
+
+    def test_truncatedBegCollection(self):
+        """
+        A message that stops right after a begCollection is an unclosed
+        collection, incomplete.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+        )
+        self.assertDecodeError(
+            data,
+            15,
+            "collection 'c' (opened at offset 9) is not closed at the end",
+            incomplete=True,
+        )
+
+    def test_everyPrefixIsIncomplete(self):
+        """
+        Cutting a valid message anywhere before its end gives an error marked
+        incomplete: more octets could make it whole.
+        """
+        for path in vectorFiles():
+            data = path.read_bytes()
+            end = decodePrefix(data)[1]
+            step = max(1, end // 150)
+            for cut in [*range(0, end, step), end - 1]:
+                e = self.assertRaises(IppDecodeError, decode, data[:cut])
+                self.assertTrue(e.incomplete, f"{path.name}[:{cut}]: {e}")
+                self.assertEqual(e.offset <= cut, True)
+
+
+class CachedFieldTests(DecodeAssertions):
+    """
+    The fast path remembers whole fields it has decoded; a field met again in
+    another place must still be checked for its place.
+    """
+
+    field = "44 0001 61 0001 62"  # keyword "a" = "b"
+
+    def setUp(self):
+        # Make the field known to the fast path.
+        decode(bytes.fromhex(HEADER + "01" + self.field + "44 0000 0001 63" + "03"))
+
+    def test_knownFieldBeforeGroupTag(self):
+        data = bytes.fromhex(
+            HEADER
+            + self.field  # 8: keyword "a" = "b", no group tag
+            + "03"  # 15: end-of-attributes-tag
+        )
+        self.assertDecodeError(data, 8, "attribute before any group tag")
+
+    def test_knownAdditionalValueAfterGroupTag(self):
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0000 0001 63"  # 9: additional value "c"
+            "03"  # 15: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data, 9, "additional value (name-length 0) with no attribute before it"
+        )
+
+    def test_knownFieldTwiceInGroup(self):
+        data = bytes.fromhex(
+            HEADER
+            + "01"  # 8: operation-attributes-tag
+            + self.field  # 9: keyword "a" = "b"
+            + self.field  # 16: keyword "a" = "b" again
+            + "03"  # 23: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data,
+            16,
+            "attribute 'a' appears twice in the group (first at offset 9)",
+            lenientToo=False,
+        )
+
+    def test_knownFieldCutShort(self):
+        data = bytes.fromhex(
+            HEADER
+            + "01"  # 8: operation-attributes-tag
+            + self.field[:-2]  # 9: keyword "a", value-length 1, no value
+        )
+        self.assertDecodeError(
+            data,
+            13,
+            "value-length 1 goes past the end of the message (0 bytes left)",
+            incomplete=True,
+        )
+
+    def test_vectorsDecodedTwice(self):
+        """
+        A vector decoded a second time, with its fields known, gives the same
+        message, and every truncated copy the same error as the careful decoder.
+        """
+        for path in vectorFiles():
+            data = path.read_bytes()
+            decodeModule._FIELDS.clear()
+            first = decode(data)
+            second = decode(data)
+            self.assertEqual(first, second)
+            end = decodePrefix(data)[1]
+            step = max(1, end // 100)
+            for cut in range(8, end, step):
+                self.assertEqual(
+                    outcome(decode, data[:cut]), outcome(carefulDecode, data[:cut])
+                )
+
+    def test_manyNames(self):
+        """
+        The fast path keeps working for new names after it has met more names
+        than it remembers.
+        """
+        for i in range(2 * decodeModule._MAX_NAMES):
+            name = f"n{i}".encode().hex()
+            decode(bytes.fromhex(HEADER + f"01 44 {len(name) // 2:04x}{name} 0000 03"))
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0003 6e6577 0001 62"  # 9: keyword "new" = "b"
+            "03"  # 18: end-of-attributes-tag
+        )
+        fast, end = decodeModule._fastDecode(data)
+        self.assertEqual(fast.operation.value("new"), "b")
+
+
+class InputTests(DecodeAssertions):
+    """
+    What L{decode} takes and what it does with octets after the message.
+    """
+
+    message = bytes.fromhex(
+        HEADER + "01"  # 8: operation-attributes-tag
+        "47 0012 617474726962757465732d63686172736574"  # 9: "attributes-charset"
+        "0005 7574662d38"  # 30: "utf-8"
+        "03"  # 37: end-of-attributes-tag
+    )
+
+    def test_bytearray(self):
+        """
+        A C{bytearray} decodes like C{bytes}.
+        """
+        data = self.message + b"%!PS"
+        self.assertEqual(decode(bytearray(data)), decode(data))
+        self.assertEqual(decodePrefix(bytearray(data)), decodePrefix(data))
+        self.assertEqual(decode(bytearray(data)).data, b"%!PS")
+
+    def test_memoryview(self):
+        """
+        A C{memoryview} decodes like C{bytes}.
+        """
+        data = self.message + b"%!PS"
+        self.assertEqual(decode(memoryview(data)), decode(data))
+        self.assertEqual(decode(memoryview(data)[: len(self.message)]).data, b"")
+        self.assertEqual(decode(memoryview(data), lenient=True), decode(data))
+
+    def test_badBytearray(self):
+        """
+        Errors are the same for a C{bytearray} or C{memoryview} input.
+        """
+        data = self.message[:-1]
+        for kind in (bytearray, memoryview):
+            e = self.assertRaises(IppDecodeError, decode, kind(data))
+            self.assertEqual((e.offset, e.incomplete), (37, True))
+
+    def test_documentData(self):
+        """
+        Octets after the end-of-attributes tag are the document data, even when
+        they look like IPP.
+        """
+        data = self.message + self.message
+        message = decode(data)
+        self.assertEqual(message.data, self.message)
+        self.assertEqual(message.operation.value("attributes-charset"), "utf-8")
+        self.assertEqual(encode(message), data)
+        prefix, end = decodePrefix(data)
+        self.assertEqual((prefix.data, end), (b"", 38))
+        self.assertEqual(prefix, message.replace(data=b""))
+
+    def test_documentDataOfVector(self):
+        """
+        The Print-Job request vector carries its document after the end tag.
+        """
+        path = VECTORS / "ipptool-2.4.2-print-job-with-subscription-request.ipp"
+        if not path.exists():
+            raise self.skipTest(f"{path.name} is missing")
+        data = path.read_bytes()
+        message = decode(data)
+        self.assertEqual(len(message.data), 41)
+        self.assertEqual(message.data, data[-41:])
+        self.assertEqual(encode(message), data)
+
+    def test_noDocumentData(self):
+        """
+        Without octets after the end tag, the data is empty.
+        """
+        self.assertEqual(decode(self.message).data, b"")
+
+
+class VectorTests(DecodeAssertions):
+    """
+    The captured messages decode the same way on both paths.
+    """
+
+    def test_pathsAgree(self):
+        """
+        For every vector, the fast path and the careful decoder give the same
+        message, and so do a decode with and without document data.
+        """
+        vectors = vectorFiles()
+        self.assertTrue(vectors)
+        for path in vectors:
+            data = path.read_bytes()
+            self.assertPathsAgree(data)
+            message = decode(data)
+            end = decodePrefix(data)[1]
+            self.assertEqual(message.replace(data=b""), carefulDecode(data)[0])
+            self.assertEqual(message.data, data[end:])
+
+    def test_fastPathTakesVectors(self):
+        """
+        The fast path decodes every vector by itself, without giving up.
+        """
+        for path in vectorFiles():
+            data = path.read_bytes()
+            fast, end = decodeModule._fastDecode(data)
+            self.assertEqual((fast, end), carefulDecode(data))
+
+    def test_lenientAgrees(self):
+        """
+        A lenient decode of a valid message is the strict one.
+        """
+        for path in vectorFiles():
+            data = path.read_bytes()
+            self.assertEqual(decode(data, lenient=True), decode(data))
+            self.assertEqual(encode(decode(data, lenient=True), lenient=True), data)
+
+
+class ValueSyntaxTests(DecodeAssertions):
+    """
+    Every value syntax decodes to its Python type and encodes back to the same
+    octets.
+    """
+
+    def decodeOne(self, field):
+        """
+        Decode a message whose operation group holds the one attribute C{field}.
+        """
+        data = bytes.fromhex(HEADER + "01" + field + "03")
+        message = self.assertRoundTrip(data)
+        [attribute] = message.operation.attributes
+        return attribute
+
+    def assertValues(self, field, tag, *values):
+        attribute = self.decodeOne(field)
+        self.assertEqual(attribute.name, "a")
+        self.assertEqual(attribute.values, values)
+        self.assertEqual(attribute.tags, (tag,) * len(values))
+        for value in values:
+            for got in attribute.values:
+                if got == value:
+                    self.assertIs(type(got), type(value))
+        return attribute
+
+    def test_integer(self):
+        self.assertValues(
+            "21 0001 61 0004 fffffffe"  # integer "a" = -2
+            "21 0000 0004 7fffffff"  # 2**31 - 1
+            "21 0000 0004 80000000",  # -2**31
+            0x21,
+            -2,
+            2**31 - 1,
+            -(2**31),
+        )
+
+    def test_boolean(self):
+        self.assertValues(
+            "22 0001 61 0001 01"  # boolean "a" = true
+            "22 0000 0001 00",  # false
+            0x22,
+            True,
+            False,
+        )
+
+    def test_enum(self):
+        self.assertValues("23 0001 61 0004 00000003", 0x23, 3)  # enum "a" = 3
+
+    def test_octetString(self):
+        self.assertValues(
+            "30 0001 61 0003 00ff10"  # octetString "a"
+            "30 0000 0000",  # empty
+            0x30,
+            b"\x00\xff\x10",
+            b"",
+        )
+
+    def test_dateTime(self):
+        attribute = self.assertValues(
+            "31 0001 61 000b"  # dateTime "a"
+            "07ea 02 03"  # 2026-02-03
+            "04 05 06 07"  # 04:05:06.7
+            "2d 05 1e",  # -05:30
+            0x31,
+            DateTime(2026, 2, 3, 4, 5, 6, 7, "-", 5, 30),
+        )
+        self.assertEqual(
+            attribute.value.toDatetime().isoformat(), "2026-02-03T04:05:06.700000-05:30"
+        )
+
+    def test_dateTimeOutOfRange(self):
+        """
+        Fields out of calendar range are kept as they came.
+        """
+        self.assertValues(
+            "31 0001 61 000b"  # dateTime "a"
+            "ffff 00 ff"  # year 65535, month 0, day 255
+            "ff ff 3c ff"  # hour 255, minute 255, second 60, 255 deciseconds
+            "2b ff ff",  # +255:255
+            0x31,
+            DateTime(65535, 0, 255, 255, 255, 60, 255, "+", 255, 255),
+        )
+
+    def test_resolution(self):
+        self.assertValues(
+            "32 0001 61 0009"  # resolution "a"
+            "0000012c 00000258 03",  # 300x600 dpi
+            0x32,
+            Resolution(300, 600, 3),
+        )
+
+    def test_resolutionNegative(self):
+        self.assertValues(
+            "32 0001 61 0009"  # resolution "a"
+            "ffffffff 80000000 ff",  # -1 x -2**31, units -1
+            0x32,
+            Resolution(-1, -(2**31), -1),
+        )
+
+    def test_rangeOfInteger(self):
+        self.assertValues(
+            "33 0001 61 0008"  # rangeOfInteger "a"
+            "00000001 7fffffff",  # 1 to 2**31 - 1
+            0x33,
+            Range(1, 2**31 - 1),
+        )
+
+    def test_textWithLanguage(self):
+        self.assertValues(
+            "35 0001 61 000d"  # textWithLanguage "a", value-length 13
+            "0005 656e2d7573"  # language "en-us"
+            "0004 74657874",  # text "text"
+            0x35,
+            TextWithLanguage("text", "en-us"),
+        )
+
+    def test_nameWithLanguage(self):
+        self.assertValues(
+            "36 0001 61 000b"  # nameWithLanguage "a", value-length 11
+            "0002 6672"  # language "fr"
+            "0005 c3a974c3a9",  # name "été"
+            0x36,
+            TextWithLanguage("été", "fr"),
+        )
+
+    def test_withLanguageEmpty(self):
+        self.assertValues(
+            "35 0001 61 0004"  # textWithLanguage "a", value-length 4
+            "0000"  # no language
+            "0000",  # no text
+            0x35,
+            TextWithLanguage("", ""),
+        )
+
+    def test_text(self):
+        self.assertValues("41 0001 61 0005 c3a974c3a9", 0x41, "été")  # text "a"
+
+    def test_textEmpty(self):
+        self.assertValues("41 0001 61 0000", 0x41, "")  # text "a", empty
+
+    def test_name(self):
+        self.assertValues("42 0001 61 0002 7031", 0x42, "p1")  # name "a" = "p1"
+
+    def test_keyword(self):
+        self.assertValues(
+            "44 0001 61 0004 69646c65"  # keyword "a" = "idle"
+            "44 0000 0004 6e6f6e65",  # "none"
+            0x44,
+            "idle",
+            "none",
+        )
+
+    def test_uri(self):
+        self.assertValues(
+            "45 0001 61 0009 6970703a2f2f682f70",  # uri "a" = "ipp://h/p"
+            0x45,
+            "ipp://h/p",
+        )
+
+    def test_uriScheme(self):
+        self.assertValues("46 0001 61 0004 69707073", 0x46, "ipps")  # "ipps"
+
+    def test_charset(self):
+        self.assertValues("47 0001 61 0005 7574662d38", 0x47, "utf-8")  # "utf-8"
+
+    def test_naturalLanguage(self):
+        self.assertValues("48 0001 61 0005 656e2d7573", 0x48, "en-us")  # "en-us"
+
+    def test_mimeMediaType(self):
+        self.assertValues(
+            "49 0001 61 000a 746578742f706c61696e",  # "text/plain"
+            0x49,
+            "text/plain",
+        )
+
+    def test_mixedSetOf(self):
+        """
+        The values of a 1setOf may each have their own tag.
+        """
+        attribute = self.decodeOne(
+            "44 0001 61 0004 6e6f6e65"  # keyword "a" = "none"
+            "42 0000 0002 7031"  # name "p1"
+            "13 0000 0000"  # no-value
+            "44 0000 0001 78"  # keyword "x"
+        )
+        self.assertEqual(attribute.values, ("none", "p1", OutOfBand(0x13), "x"))
+        self.assertEqual(attribute.tags, (0x44, 0x42, 0x13, 0x44))
+        self.assertEqual(attribute.syntax, "keyword|nameWithoutLanguage|no-value")
+
+    def test_outOfBand(self):
+        """
+        Every out-of-band value, assigned or reserved, is an L{OutOfBand} of its
+        tag.
+        """
+        for tag in range(0x10, 0x20):
+            attribute = self.decodeOne(f"{tag:02x} 0001 61 0000")
+            self.assertEqual(attribute.values, (OutOfBand(tag),))
+            self.assertEqual(attribute.tags, (tag,))
+        names = {
+            0x10: "unsupported",
+            0x12: "unknown",
+            0x13: "no-value",
+            0x15: "not-settable",
+            0x16: "delete-attribute",
+            0x17: "admin-define",
+        }
+        for tag, name in names.items():
+            self.assertEqual(str(self.decodeOne(f"{tag:02x} 0001 61 0000").value), name)
+
+    def test_outOfBandWithValue(self):
+        """
+        An out-of-band value that carries octets (as some printers send) keeps
+        them, to re-encode them.
+        """
+        attribute = self.decodeOne(
+            "13 0001 61 0002 6869"  # no-value "a", with octets "hi"
+        )
+        self.assertEqual(attribute.value, OutOfBand(0x13, b"hi"))
+
+    def test_unknownTags(self):
+        """
+        Reserved and unassigned value tags are kept raw as L{Unknown}.
+        """
+        for tag in (0x20, 0x24, 0x2F, 0x38, 0x3F, 0x40, 0x43, 0x4B, 0x5F, 0x60, 0x7E):
+            for other in (0x80, 0xC0, 0xFF):
+                attribute = self.decodeOne(
+                    f"{tag:02x} 0001 61 0003 010203"  # tag, "a", 3 octets
+                    f"{tag:02x} 0000 0000"  # no octets
+                    f"{other:02x} 0000 0001 04"  # another unknown tag, 1 octet
+                )
+                self.assertEqual(
+                    attribute.values,
+                    (Unknown(tag, b"\1\2\3"), Unknown(tag, b""), Unknown(other, b"\4")),
+                )
+                self.assertEqual(attribute.tags, (tag, tag, other))
+
+    def test_extension(self):
+        """
+        An extension (0x7F) value is L{Unknown} whose C{extendedTag} is the
+        real tag in its first four octets.
+        """
+        attribute = self.decodeOne(
+            "7f 0001 61 0006"  # extension "a", value-length 6
+            "40000001"  # tag 0x40000001
+            "abcd"  # its value
+            "7f 0000 0004 7fffffff"  # tag 0x7fffffff, no value
+        )
+        self.assertEqual(
+            attribute.values,
+            (
+                Unknown(0x7F, bytes.fromhex("40000001abcd")),
+                Unknown(0x7F, bytes.fromhex("7fffffff")),
+            ),
+        )
+        self.assertEqual(
+            [value.extendedTag for value in attribute.values], [0x40000001, 0x7FFFFFFF]
+        )
+        self.assertIsNone(Unknown(0x40, b"\0\0\0\0").extendedTag)
+
+    def test_collection(self):
+        """
+        Nested collections decode to L{Collection}s (ipp-facts.md 1.11).
+        """
+        attribute = self.decodeOne(
+            "34 0009 6d656469612d636f6c 0000"  # begCollection "media-col"
+            "4a 0000 000a 6d656469612d73697a65"  # memberAttrName "media-size"
+            "34 0000 0000"  # begCollection
+            "4a 0000 000b 782d64696d656e73696f6e"  # memberAttrName "x-dimension"
+            "21 0000 0004 00005208"  # integer 21000
+            "4a 0000 000b 792d64696d656e73696f6e"  # memberAttrName "y-dimension"
+            "21 0000 0004 00007404"  # integer 29700
+            "37 0000 0000"  # endCollection (media-size)
+            "37 0000 0000"  # endCollection (media-col)
+        )
+        self.assertEqual(attribute.name, "media-col")
+        self.assertEqual(attribute.tags, (0x34,))
+        size = attribute.value.value("media-size")
+        self.assertIsInstance(size, Collection)
+        self.assertEqual(size.names(), ["x-dimension", "y-dimension"])
+        self.assertEqual(size.value("x-dimension"), 21000)
+        self.assertEqual(size["y-dimension"].values, (29700,))
+        self.assertEqual(attribute.value["media-size"].tags, (0x34,))
+
+    def test_setOfCollection(self):
+        """
+        A 1setOf collection: the next begCollection, with name-length 0, after an
+        endCollection.
+        """
+        attribute = self.decodeOne(
+            "34 0001 61 0000"  # begCollection "a"
+            "4a 0000 0001 78"  # memberAttrName "x"
+            "21 0000 0004 00000001"  # integer 1
+            "37 0000 0000"  # endCollection
+            "34 0000 0000"  # begCollection, the second value
+            "4a 0000 0001 78"  # memberAttrName "x"
+            "21 0000 0004 00000002"  # integer 2
+            "37 0000 0000"  # endCollection
+            "34 0000 0000"  # begCollection, the third value
+            "37 0000 0000"  # endCollection: an empty collection
+        )
+        self.assertEqual([c.value("x") for c in attribute.values], [1, 2, None])
+        self.assertEqual(attribute.values[2], Collection())
+        self.assertEqual(attribute.tags, (0x34, 0x34, 0x34))
+
+    def test_collectionMembers(self):
+        """
+        A member may have several values of mixed tags, including collections,
+        out-of-band and unknown values.
+        """
+        attribute = self.decodeOne(
+            "34 0001 61 0000"  # begCollection "a"
+            "4a 0000 0001 6b"  # memberAttrName "k"
+            "44 0000 0001 78"  # keyword "x"
+            "42 0000 0001 79"  # name "y"
+            "13 0000 0000"  # no-value
+            "4a 0000 0001 63"  # memberAttrName "c"
+            "34 0000 0000"  # begCollection
+            "4a 0000 0001 64"  # memberAttrName "d"
+            "31 0000 000b 07ea020304050607 2b0000"  # dateTime
+            "37 0000 0000"  # endCollection
+            "34 0000 0000"  # begCollection, second value of "c"
+            "37 0000 0000"  # endCollection
+            "4a 0000 0001 75"  # memberAttrName "u"
+            "60 0000 0001 ff"  # unknown tag 0x60
+            "35 0000 0006 0000 0002 6869"  # textWithLanguage "hi"
+            "37 0000 0000"  # endCollection
+            "44 0000 0001 7a"  # keyword "z", second value of "a"
+        )
+        collection = attribute.value
+        self.assertEqual(collection.names(), ["k", "c", "u"])
+        self.assertEqual(collection["k"].values, ("x", "y", OutOfBand(0x13)))
+        self.assertEqual(collection["k"].tags, (0x44, 0x42, 0x13))
+        inner = collection["c"].values
+        self.assertEqual(
+            inner[0].value("d"), DateTime(2026, 2, 3, 4, 5, 6, 7, "+", 0, 0)
+        )
+        self.assertEqual(inner[1], Collection())
+        self.assertEqual(
+            collection["u"].values,
+            (Unknown(0x60, b"\xff"), TextWithLanguage("hi", "")),
+        )
+        self.assertEqual(attribute.values[1:], ("z",))
+        self.assertEqual(attribute.tags, (0x34, 0x44))
+
+    def test_duplicateMemberNames(self):
+        """
+        Members with the same name are all kept, in order.
+        """
+        attribute = self.decodeOne(
+            "34 0001 61 0000"  # begCollection "a"
+            "4a 0000 0001 78"  # memberAttrName "x"
+            "21 0000 0004 00000001"  # integer 1
+            "4a 0000 0001 78"  # memberAttrName "x" again
+            "21 0000 0004 00000002"  # integer 2
+            "37 0000 0000"  # endCollection
+        )
+        self.assertEqual([m.values for m in attribute.value], [(1,), (2,)])
+
+
+class GroupTests(DecodeAssertions):
+    """
+    Groups are kept in message order, whatever their tags.
+    """
+
+    def test_everyGroupTag(self):
+        """
+        Every delimiter tag from 0x01 to 0x0F but 0x03 starts a group, known or
+        not, empty or not.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "44 0001 61 0001 62"  # 9: keyword "a" = "b"
+            "02"  # job-attributes-tag, empty
+            "04"  # printer-attributes-tag
+            "21 0001 61 0004 00000003"  # integer "a" = 3
+            "05"  # unsupported-attributes-tag
+            "06"  # subscription-attributes-tag
+            "07"  # event-notification-attributes-tag
+            "08"  # resource-attributes-tag
+            "09"  # document-attributes-tag
+            "0a"  # system-attributes-tag
+            "0b"  # unassigned
+            "44 0001 61 0001 63"  # keyword "a" = "c"
+            "0c 0d 0e 0f"  # unassigned, empty
+            "03"  # end-of-attributes-tag
+        )
+        message = self.assertRoundTrip(data)
+        tags = [*range(1, 3), *range(4, 16)]
+        self.assertEqual([g.tag for g in message.groups], tags)
+        self.assertEqual(
+            [g.value("a") for g in message.groups],
+            ["b", None, 3] + [None] * 6 + ["c"] + [None] * 4,
+        )
+        self.assertEqual(message.groups[9].name, "group-tag-0x0b")
+        self.assertEqual(message.groups[5].name, "event-notification-attributes-tag")
+
+    def test_repeatedGroupTags(self):
+        """
+        Repeated tags give one group each, in order (one 0x07 per event, one 0x06
+        per subscription).
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # operation-attributes-tag
+            "47 0001 61 0005 7574662d38"  # charset "a" = "utf-8"
+            "07"  # event-notification-attributes-tag
+            "21 0001 6e 0004 00000001"  # integer "n" = 1
+            "06"  # subscription-attributes-tag
+            "21 0001 6e 0004 00000002"  # integer "n" = 2
+            "07"  # event-notification-attributes-tag
+            "21 0001 6e 0004 00000003"  # integer "n" = 3
+            "07"  # event-notification-attributes-tag, empty
+            "01"  # operation-attributes-tag again
+            "03"  # end-of-attributes-tag
+        )
+        message = self.assertRoundTrip(data)
+        self.assertEqual([g.tag for g in message.groups], [1, 7, 6, 7, 7, 1])
+        self.assertEqual([g.value("n") for g in message.groupsOf(7)], [1, 3, None])
+        self.assertEqual(message.groupsOf(6)[0].value("n"), 2)
+        self.assertEqual(message.operation.value("a"), "utf-8")
+
+    def test_noGroups(self):
+        """
+        A header and an end tag is a message with no groups.
+        """
+        message = self.assertRoundTrip(bytes.fromhex(HEADER + "03"))
+        self.assertEqual(message.groups, ())
+        self.assertEqual(
+            (message.version, message.code, message.requestId), ((2, 0), 0, 1)
+        )
+
+    def test_header(self):
+        """
+        The header fields decode as unsigned version octets, an unsigned code
+        and a signed request-id.
+        """
+        message = self.assertRoundTrip(
+            bytes.fromhex(
+                "ff01"  # version 255.1
+                "fffe"  # code 0xfffe
+                "ffffffff"  # request-id -1
+                "03"  # end-of-attributes-tag
+            )
+        )
+        self.assertEqual(
+            (message.version, message.code, message.requestId), ((255, 1), 0xFFFE, -1)
+        )

@@ -1,0 +1,889 @@
+"""
+Tests for L{ipp_ntfy.ipp.encode}: the encoder refuses what the decoder refuses, each
+failure an L{IppEncodeError} that says where and why; and the L{Attribute} builders
+give the octets of RFC 8010 (the worked examples of ipp-facts.md 1.11).
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Tuple
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from ipp_ntfy.ipp import (
+    Attribute,
+    Collection,
+    DateTime,
+    Group,
+    GroupTag,
+    IppDecodeError,
+    IppEncodeError,
+    Limits,
+    Message,
+    OutOfBand,
+    Range,
+    Resolution,
+    TextWithLanguage,
+    Unknown,
+    ValueTag,
+    decode,
+    encode,
+)
+
+OPERATION = "group 1 (operation-attributes-tag)"
+
+
+def message(*attributes, tag=GroupTag.OPERATION, data=b""):
+    """
+    A response (version 2.0, successful-ok, request-id 1) with one group.
+    """
+    return Message((2, 0), 0, 1, [Group(tag, attributes)], data)
+
+
+def nested(depth):
+    """
+    An attribute "c" of C{depth} collections one inside the other, each the value
+    of member "x" of the one outside.
+    """
+    value = Collection()
+    for _ in range(depth - 1):
+        value = Collection([Attribute.collection("x", value)])
+    return Attribute.collection("c", value)
+
+
+class EncodeErrorTests(SynchronousTestCase):
+    """
+    Each thing the encoder refuses, with the path and the reason of its error.
+    """
+
+    def assertEncodeError(self, message, path, reason, limits=None, lenient=False):
+        e = self.assertRaises(IppEncodeError, encode, message, limits, lenient)
+        self.assertEqual(e.path, path)
+        self.assertIn(reason, e.reason)
+        self.assertEqual(str(e), f"{path}: {e.reason}")
+        return e
+
+    def assertDecoderRefuses(self, message, limits, reason):
+        """
+        What the encoder refuses under C{limits}, written without them, is what
+        the decoder refuses under them.
+        """
+        data = encode(message)
+        e = self.assertRaises(IppDecodeError, decode, data, limits)
+        self.assertIn(reason, e.reason)
+
+    def test_wrongPythonType(self):
+        """
+        A value whose Python type does not fit its tag is refused.
+        """
+        cases: List[Tuple[int, Any, str]] = [
+            (0x44, 1, "keyword value must be str, not int"),
+            (0x41, b"x", "textWithoutLanguage value must be str, not bytes"),
+            (0x21, "1", "integer value must be int, not str"),
+            (0x23, 1.0, "enum value must be int, not float"),
+            (0x22, 1, "boolean value must be bool, not int"),
+            (0x30, "x", "octetString value must be bytes, not str"),
+            (0x30, bytearray(b"x"), "octetString value must be bytes, not bytearray"),
+            (0x31, (2026, 1, 1), "dateTime value must be DateTime, not tuple"),
+            (0x32, Range(1, 2), "resolution value must be Resolution, not Range"),
+            (0x33, (1, 2), "rangeOfInteger value must be Range, not tuple"),
+            (0x35, "x", "textWithLanguage value must be TextWithLanguage, not str"),
+            (0x36, ("x", "en"), "nameWithLanguage value must be TextWithLanguage"),
+            (0x13, None, "no-value value must be OutOfBand(0x13), not NoneType"),
+            (0x13, OutOfBand(0x12), "no-value value must be OutOfBand(0x13)"),
+            (0x40, b"x", "tag-0x40 value must be Unknown(0x40, ...), not bytes"),
+            (0x7F, b"\0\0\0\1", "extension value must be Unknown(0x7f, ...)"),
+            (0x34, "x", "collection value must be a Collection"),
+        ]
+        for tag, value, reason in cases:
+            self.assertEncodeError(
+                message(Attribute("a", (value,), (tag,))),
+                f"{OPERATION}, a, value 1",
+                reason,
+            )
+
+    def test_wrongTypeOfAdditionalValue(self):
+        """
+        The path names the value at fault.
+        """
+        attribute = Attribute("a", ("x", "y", 3), (0x44, 0x44, 0x44))
+        self.assertEncodeError(
+            message(attribute),
+            f"{OPERATION}, a, value 3",
+            "keyword value must be str, not int",
+        )
+
+    def test_wrongTypeInMember(self):
+        """
+        The path of a member value names the collection and the member.
+        """
+        inner = Collection([Attribute("x", (1,), (0x44,))])
+        self.assertEncodeError(
+            message(Attribute.collection("c", inner)),
+            f"{OPERATION}, c, value 1, member x, value 1",
+            "keyword value must be str, not int",
+        )
+
+    def test_integerOutOfRange(self):
+        """
+        Integers and enums must fit in 32 signed bits.
+        """
+        for builder, syntax in (
+            (Attribute.integer, "integer"),
+            (Attribute.enum, "enum"),
+        ):
+            for value in (2**31, -(2**31) - 1):
+                self.assertEncodeError(
+                    message(builder("a", value)),
+                    f"{OPERATION}, a, value 1",
+                    f"{syntax} value {value} out of 32-bit range",
+                )
+            data = encode(message(builder("a", 2**31 - 1, -(2**31))))
+            self.assertEqual(decode(data).operation["a"].values, (2**31 - 1, -(2**31)))
+
+    def test_boolForInteger(self):
+        """
+        C{True} is an C{int} to Python but not an integer to IPP.
+        """
+        self.assertEncodeError(
+            message(Attribute("a", (True,), (0x21,))),
+            f"{OPERATION}, a, value 1",
+            "integer value must be int, not bool",
+        )
+        self.assertEncodeError(
+            message(Attribute("a", (False,), (0x23,))),
+            f"{OPERATION}, a, value 1",
+            "enum value must be int, not bool",
+        )
+
+    def test_loneSurrogate(self):
+        """
+        Strict mode refuses a string that is not valid Unicode; lenient mode
+        writes surrogate escapes back as the octets they stand for.
+        """
+        bad = message(Attribute.text("a", "x\udcff"))
+        self.assertEncodeError(
+            bad,
+            f"{OPERATION}, a, value 1",
+            "textWithoutLanguage value is not valid Unicode",
+        )
+        data = encode(bad, lenient=True)
+        self.assertEqual(data[-3:], b"x\xff\x03")
+        self.assertEqual(decode(data, lenient=True), bad)
+        self.assertRaises(IppDecodeError, decode, data)
+
+    def test_loneSurrogateNotAnEscape(self):
+        """
+        A lone surrogate that no lenient decode makes is refused in both modes.
+        """
+        for lenient in (False, True):
+            self.assertEncodeError(
+                message(Attribute.keyword("a", "\ud800")),
+                f"{OPERATION}, a, value 1",
+                "keyword value is not valid Unicode",
+                lenient=lenient,
+            )
+
+    def test_loneSurrogateWithLanguage(self):
+        """
+        Both strings of a textWithLanguage must be valid Unicode.
+        """
+        for value in (
+            TextWithLanguage("\udcff", "en"),
+            TextWithLanguage("x", "\udcff"),
+        ):
+            self.assertEncodeError(
+                message(Attribute("a", (value,), (0x35,))),
+                f"{OPERATION}, a, value 1",
+                "textWithLanguage value is not valid Unicode",
+            )
+
+    def test_emptyName(self):
+        """
+        An attribute needs a name: name-length 0 would make it an additional value.
+        """
+        for lenient in (False, True):
+            self.assertEncodeError(
+                message(Attribute.keyword("", "x")),
+                f"{OPERATION}, ",
+                "attribute name must be a non-empty string",
+                lenient=lenient,
+            )
+
+    def test_nonAsciiName(self):
+        """
+        Strict mode refuses a non-ASCII name; lenient mode writes it in UTF-8,
+        which only a lenient decode takes back.
+        """
+        bad = message(Attribute.keyword("é", "x"))
+        self.assertEncodeError(bad, f"{OPERATION}, é", "attribute name is not US-ASCII")
+        data = encode(bad, lenient=True)
+        self.assertIn(b"\x44\x00\x02\xc3\xa9", data)
+        self.assertEqual(decode(data, lenient=True), bad)
+        e = self.assertRaises(IppDecodeError, decode, data)
+        self.assertIn("attribute name is not US-ASCII", e.reason)
+
+    def test_emptyMemberName(self):
+        """
+        Strict mode refuses an empty member name; lenient mode writes it, as a
+        lenient decode reads it.
+        """
+        bad = message(Attribute.collection("c", Collection([Attribute.integer("", 1)])))
+        self.assertEncodeError(
+            bad,
+            f"{OPERATION}, c, value 1, member ",
+            "member name must be a non-empty string",
+        )
+        data = encode(bad, lenient=True)
+        self.assertEqual(decode(data, lenient=True), bad)
+
+    def test_nonAsciiMemberName(self):
+        """
+        Member names must be US-ASCII too.
+        """
+        bad = message(
+            Attribute.collection("c", Collection([Attribute.integer("é", 1)]))
+        )
+        self.assertEncodeError(
+            bad, f"{OPERATION}, c, value 1, member é", "member name is not US-ASCII"
+        )
+        self.assertEqual(decode(encode(bad, lenient=True), lenient=True), bad)
+
+    def test_nameTooLong(self):
+        """
+        A name longer than L{Limits.maxNameBytes} is refused.
+        """
+        limits = Limits(maxNameBytes=2)
+        bad = message(Attribute.keyword("abc", "x"))
+        self.assertEncodeError(
+            bad, f"{OPERATION}, abc", "name is over the limit of 2 bytes", limits
+        )
+        self.assertDecoderRefuses(bad, limits, "name-length 3 is over the limit of 2")
+
+    def test_memberNameTooLong(self):
+        """
+        A member name is a value: L{Limits.maxValueBytes} bounds it.
+        """
+        limits = Limits(maxValueBytes=2)
+        bad = message(
+            Attribute.collection("c", Collection([Attribute.integer("xyz", 1)]))
+        )
+        self.assertEncodeError(
+            bad,
+            f"{OPERATION}, c, value 1, member xyz",
+            "member name is too long",
+            limits,
+        )
+        self.assertDecoderRefuses(bad, limits, "value-length 3 is over the limit of 2")
+
+    def test_tooManyValues(self):
+        """
+        More values than L{Limits.maxValues} are refused.
+        """
+        limits = Limits(maxValues=2)
+        bad = message(Attribute.keyword("a", "x", "y", "z"))
+        self.assertEncodeError(bad, f"{OPERATION}, a", "more than 2 values", limits)
+        self.assertDecoderRefuses(bad, limits, "attribute 'a' has more than 2 values")
+        encode(message(Attribute.keyword("a", "x", "y")), limits)
+
+    def test_tooManyMemberValues(self):
+        """
+        L{Limits.maxValues} bounds the values of a member too.
+        """
+        limits = Limits(maxValues=2)
+        bad = message(
+            Attribute.collection("c", Collection([Attribute.integer("x", 1, 2, 3)]))
+        )
+        self.assertEncodeError(
+            bad, f"{OPERATION}, c, value 1, member x", "more than 2 values", limits
+        )
+        self.assertDecoderRefuses(bad, limits, "member 'x' has more than 2 values")
+
+    def test_valueTooLong(self):
+        """
+        A value longer than L{Limits.maxValueBytes} is refused.
+        """
+        limits = Limits(maxValueBytes=2)
+        bad = message(Attribute.octetString("a", b"abc"))
+        self.assertEncodeError(
+            bad,
+            f"{OPERATION}, a, value 1",
+            "value of 3 bytes is over the limit of 2",
+            limits,
+        )
+        self.assertDecoderRefuses(bad, limits, "value-length 3 is over the limit of 2")
+
+    def test_valueTooLongDefault(self):
+        """
+        By default a value may have 32767 octets, and not one more.
+        """
+        encode(message(Attribute.octetString("a", b"x" * 32767)))
+        self.assertEncodeError(
+            message(Attribute.text("a", "é" * 16384)),
+            f"{OPERATION}, a, value 1",
+            "value of 32768 bytes is over the limit of 32767",
+        )
+
+    def test_nestingTooDeep(self):
+        """
+        Collections nested deeper than L{Limits.maxDepth} are refused at the
+        first level too deep.
+        """
+        self.assertEqual(decode(encode(message(nested(10)))), message(nested(10)))
+        self.assertEncodeError(
+            message(nested(11)),
+            f"{OPERATION}, c, value 1" + ", member x, value 1" * 10,
+            "collections nest deeper than 10 levels",
+        )
+        limits = Limits(maxDepth=2)
+        self.assertEncodeError(
+            message(nested(3)),
+            f"{OPERATION}, c, value 1, member x, value 1, member x, value 1",
+            "collections nest deeper than 2 levels",
+            limits,
+        )
+        self.assertDecoderRefuses(message(nested(3)), limits, "nests deeper than 2")
+
+    def test_tooManyAttributes(self):
+        """
+        Attributes and members count toward L{Limits.maxAttributes}.
+        """
+        limits = Limits(maxAttributes=2)
+        bad = message(
+            Attribute.collection(
+                "c", Collection([Attribute.integer("x", 1), Attribute.integer("y", 2)])
+            )
+        )
+        self.assertEncodeError(
+            bad, f"{OPERATION}, c, value 1, member y", "more than 2 attributes", limits
+        )
+        self.assertDecoderRefuses(bad, limits, "more than 2 attributes")
+        self.assertEncodeError(
+            Message(
+                (2, 0),
+                0,
+                1,
+                [
+                    Group(1, [Attribute.keyword("a", "x")]),
+                    Group(
+                        4, [Attribute.keyword("a", "x"), Attribute.keyword("b", "x")]
+                    ),
+                ],
+            ),
+            "group 2 (printer-attributes-tag), b",
+            "more than 2 attributes",
+            limits,
+        )
+
+    def test_messageTooLong(self):
+        """
+        A message (document data included) over L{Limits.maxMessageBytes} is
+        refused.
+        """
+        limits = Limits(maxMessageBytes=10)
+        bad = message(data=b"%!")
+        self.assertEqual(len(encode(bad)), 12)
+        self.assertEncodeError(
+            bad, "message", "12 bytes is over the limit of 10 bytes", limits
+        )
+        self.assertDecoderRefuses(bad, limits, "over the limit of 10 bytes")
+
+    def test_duplicateName(self):
+        """
+        Strict mode refuses a name twice in a group; lenient mode writes both.
+        """
+        bad = message(Attribute.keyword("a", "x"), Attribute.integer("a", 1))
+        self.assertEncodeError(
+            bad, OPERATION, "attribute 'a' appears twice in the group"
+        )
+        self.assertEqual(decode(encode(bad, lenient=True), lenient=True), bad)
+
+    def test_groupTag(self):
+        """
+        A group tag must be a delimiter tag other than the end tag; the reserved
+        0x00 only in lenient mode.
+        """
+        for tag, name in (
+            (0x03, "end-of-attributes-tag"),
+            (0x10, "group-tag-0x10"),
+            (-1, "group-tag-0x-1"),
+            (0x00, "reserved-group-tag"),
+        ):
+            self.assertEncodeError(
+                message(tag=tag),
+                f"group 1 ({name})",
+                f"0x{tag:02x} is not a group delimiter tag",
+            )
+        for tag, name in ((0x03, "end-of-attributes-tag"), (0x10, "group-tag-0x10")):
+            self.assertEncodeError(
+                message(tag=tag),
+                f"group 1 ({name})",
+                "is not a group delimiter tag",
+                lenient=True,
+            )
+        self.assertEqual(encode(message(tag=0x00), lenient=True)[8:], b"\x00\x03")
+
+    def test_collectionFramingAsValue(self):
+        """
+        endCollection and memberAttrName are no value tags, even with a value
+        that is raw octets, even in lenient mode.
+        """
+        for tag, syntax in ((0x37, "endCollection"), (0x4A, "memberAttrName")):
+            for value in ("x", b"", Unknown(tag, b"")):
+                for lenient in (False, True):
+                    self.assertEncodeError(
+                        message(Attribute("a", (value,), (tag,))),
+                        f"{OPERATION}, a, value 1",
+                        f"{syntax} is part of a collection's encoding, not a value",
+                        lenient=lenient,
+                    )
+
+    def test_collectionFramingAsMemberValue(self):
+        """
+        Nor are they values of a member.
+        """
+        for tag in (0x37, 0x4A):
+            inner = Collection([Attribute("x", ("y",), (tag,))])
+            self.assertEncodeError(
+                message(Attribute.collection("c", inner)),
+                f"{OPERATION}, c, value 1, member x",
+                f"0x{tag:02x} cannot be a value",
+            )
+
+    def test_unknownUnderInterpretedTag(self):
+        """
+        An L{Unknown} under a tag the decoder interprets would not decode back to
+        itself: strict mode refuses it, lenient mode writes its octets.
+        """
+        for tag, syntax, octets in (
+            (0x21, "integer", b"\0\0\0\1"),
+            (0x22, "boolean", b"\x02"),
+            (0x31, "dateTime", b"\0" * 11),
+            (0x35, "textWithLanguage", b"\0"),
+            (0x44, "keyword", b"x"),
+            (0x13, "no-value", b""),
+        ):
+            bad = message(Attribute("a", (Unknown(tag, octets),), (tag,)))
+            self.assertEncodeError(
+                bad,
+                f"{OPERATION}, a, value 1",
+                f"{syntax} value cannot be Unknown: the decoder interprets it",
+            )
+            self.assertTrue(encode(bad, lenient=True).endswith(octets + b"\x03"))
+
+    def test_unknownUnderOtherTag(self):
+        """
+        An L{Unknown} must be written under its own tag.
+        """
+        self.assertEncodeError(
+            message(Attribute("a", (Unknown(0x40, b""),), (0x41,))),
+            f"{OPERATION}, a, value 1",
+            "Unknown value of tag 0x40 under tag 0x41",
+        )
+
+    def test_extensionTag(self):
+        """
+        An extension value needs a 4-octet tag without its high bit set.
+        """
+        for octets in (b"", b"\x40\0\0", b"\x80\0\0\1"):
+            bad = message(Attribute("a", (Unknown(0x7F, octets),), (0x7F,)))
+            self.assertEncodeError(
+                bad,
+                f"{OPERATION}, a, value 1",
+                "extension value needs a 4-octet tag below 0x80000000",
+            )
+            self.assertEqual(decode(encode(bad, lenient=True), lenient=True), bad)
+
+    def test_noValues(self):
+        """
+        An attribute, or a member, needs at least one value.
+        """
+        self.assertEncodeError(
+            message(Attribute("a", (), ())),
+            f"{OPERATION}, a",
+            "an attribute needs at least one value",
+        )
+        self.assertEncodeError(
+            message(Attribute.collection("c", Collection([Attribute("x", (), ())]))),
+            f"{OPERATION}, c, value 1, member x",
+            "a member needs values, one tag for each",
+        )
+        self.assertRaises(ValueError, Attribute.of, "a", ValueTag.KEYWORD)
+
+    def test_valuesAndTagsDisagree(self):
+        """
+        An attribute has one tag per value.
+        """
+        self.assertEncodeError(
+            message(Attribute("a", ("x", "y"), (0x44,))),
+            f"{OPERATION}, a",
+            "2 values but 1 tags",
+        )
+        self.assertEncodeError(
+            message(
+                Attribute.collection("c", Collection([Attribute("x", ("y",), ())]))
+            ),
+            f"{OPERATION}, c, value 1, member x",
+            "a member needs values, one tag for each",
+        )
+
+    def test_notAValueTag(self):
+        """
+        A value tag is a number from 0x10 to 0xFF.
+        """
+        for tag in (0x05, 0x100):
+            self.assertEncodeError(
+                message(Attribute("a", ("x",), (tag,))),
+                f"{OPERATION}, a, value 1",
+                f"0x{tag:02x} is not a value tag",
+            )
+            self.assertEncodeError(
+                message(Attribute("a", ("x", "y"), (0x44, tag))),
+                f"{OPERATION}, a, value 2",
+                f"0x{tag:02x} is not a value tag",
+            )
+
+    def test_header(self):
+        """
+        The header fields must fit their octets.
+        """
+        for version, code, requestId, reason in (
+            ((256, 0), 0, 1, "version (256, 0) out of range"),
+            ((2, -1), 0, 1, "version (2, -1) out of range"),
+            ((2, 0), 0x10000, 1, "code 65536 out of range"),
+            ((2, 0), -1, 1, "code -1 out of range"),
+            ((2, 0), 0, 2**31, "request-id 2147483648 out of 32-bit range"),
+        ):
+            self.assertEncodeError(Message(version, code, requestId), "header", reason)
+
+    def test_dateTime(self):
+        """
+        A dateTime needs a UTC direction and fields that fit their octets.
+        """
+        self.assertEncodeError(
+            message(
+                Attribute("a", (DateTime(2026, 1, 1, 0, 0, 0, 0, "", 0, 0),), (0x31,))
+            ),
+            f"{OPERATION}, a, value 1",
+            "dateTime UTC direction must be '+' or '-'",
+        )
+        self.assertEncodeError(
+            message(
+                Attribute("a", (DateTime(65536, 1, 1, 0, 0, 0, 0, "+", 0, 0),), (0x31,))
+            ),
+            f"{OPERATION}, a, value 1",
+            "out of range",
+        )
+
+    def test_resolutionAndRange(self):
+        """
+        Resolutions and ranges must fit their octets.
+        """
+        for value, tag in (
+            (Resolution(2**31, 1, 3), 0x32),
+            (Resolution(1, 1, 128), 0x32),
+            (Range(0, 2**31), 0x33),
+            (Range("0", 1), 0x33),  # type: ignore[arg-type]
+        ):
+            e = self.assertEncodeError(
+                message(Attribute("a", (value,), (tag,))),
+                f"{OPERATION}, a, value 1",
+                f"value {value!r} out of range",
+            )
+            self.assertIsNone(e.__cause__)
+
+
+class BuilderTests(SynchronousTestCase):
+    """
+    The L{Attribute} builders and the encoder give the octets of RFC 8010.
+    """
+
+    def assertEncodes(self, message, expected):
+        """
+        C{message} encodes to the hex C{expected}, which decodes back to it.
+        """
+        data = encode(message)
+        self.assertEqual(data.hex(" "), bytes.fromhex(expected).hex(" "))
+        self.assertEqual(decode(data), message)
+
+    def test_createPrinterSubscriptions(self):
+        """
+        The Create-Printer-Subscriptions request of ipp-facts.md 1.11.
+        """
+        request = Message(
+            (1, 1),
+            0x0016,
+            1,
+            [
+                Group(
+                    GroupTag.OPERATION,
+                    [
+                        Attribute.charset("attributes-charset", "utf-8"),
+                        Attribute.naturalLanguage(
+                            "attributes-natural-language", "en-us"
+                        ),
+                        Attribute.uri("printer-uri", "ipp://localhost/printers/p1"),
+                    ],
+                ),
+                Group(
+                    GroupTag.SUBSCRIPTION,
+                    [
+                        Attribute.keyword("notify-pull-method", "ippget"),
+                        Attribute.keyword(
+                            "notify-events",
+                            "job-state-changed",
+                            "printer-state-changed",
+                        ),
+                        Attribute.integer("notify-lease-duration", 3600),
+                    ],
+                ),
+            ],
+        )
+        self.assertEncodes(
+            request,
+            "0101"  # version 1.1
+            "0016"  # operation-id Create-Printer-Subscriptions
+            "00000001"  # request-id 1
+            "01"  # operation-attributes-tag
+            "47 0012 617474726962757465732d63686172736574"  # "attributes-charset"
+            "0005 7574662d38"  # "utf-8"
+            "48 001b 617474726962757465732d6e61747572616c2d6c616e6775616765"
+            # "attributes-natural-language"
+            "0005 656e2d7573"  # "en-us"
+            "45 000b 7072696e7465722d757269"  # "printer-uri"
+            "001b 6970703a2f2f6c6f63616c686f73742f7072696e746572732f7031"
+            # "ipp://localhost/printers/p1"
+            "06"  # subscription-attributes-tag
+            "44 0012 6e6f746966792d70756c6c2d6d6574686f64"  # "notify-pull-method"
+            "0006 697070676574"  # "ippget"
+            "44 000d 6e6f746966792d6576656e7473"  # "notify-events"
+            "0011 6a6f622d73746174652d6368616e676564"  # "job-state-changed"
+            "44 0000"  # second value
+            "0015 7072696e7465722d73746174652d6368616e676564"
+            # "printer-state-changed"
+            "21 0015 6e6f746966792d6c656173652d6475726174696f6e"
+            # "notify-lease-duration"
+            "0004 00000e10"  # 3600
+            "03",  # end-of-attributes-tag
+        )
+
+    def test_createPrinterSubscriptionsResponse(self):
+        """
+        The matching response of ipp-facts.md 1.11.
+        """
+        response = Message(
+            (1, 1),
+            0x0000,
+            1,
+            [
+                Group(
+                    GroupTag.OPERATION,
+                    [
+                        Attribute.charset("attributes-charset", "utf-8"),
+                        Attribute.naturalLanguage(
+                            "attributes-natural-language", "en-us"
+                        ),
+                    ],
+                ),
+                Group(
+                    GroupTag.SUBSCRIPTION,
+                    [
+                        Attribute.integer("notify-subscription-id", 42),
+                        Attribute.integer("notify-lease-duration", 3600),
+                    ],
+                ),
+            ],
+        )
+        self.assertEncodes(
+            response,
+            "0101 0000 00000001"  # version 1.1, successful-ok, request-id 1
+            "01"  # operation-attributes-tag
+            "47 0012 617474726962757465732d63686172736574"  # "attributes-charset"
+            "0005 7574662d38"  # "utf-8"
+            "48 001b 617474726962757465732d6e61747572616c2d6c616e6775616765"
+            # "attributes-natural-language"
+            "0005 656e2d7573"  # "en-us"
+            "06"  # subscription-attributes-tag
+            "21 0016 6e6f746966792d737562736372697074696f6e2d6964"
+            # "notify-subscription-id"
+            "0004 0000002a"  # 42
+            "21 0015 6e6f746966792d6c656173652d6475726174696f6e"
+            # "notify-lease-duration"
+            "0004 00000e10"  # 3600
+            "03",  # end-of-attributes-tag
+        )
+
+    def test_eventNotification(self):
+        """
+        Part of the Event Notification group of ipp-facts.md 1.11.
+        """
+        event = Group(
+            GroupTag.EVENT_NOTIFICATION,
+            [
+                Attribute.integer("notify-subscription-id", 42),
+                Attribute.keyword("notify-subscribed-event", "job-state-changed"),
+                Attribute.octetString("notify-user-data", b""),
+                Attribute.enum("job-state", 5),
+            ],
+        )
+        self.assertEncodes(
+            Message((2, 0), 0, 0, [event]),
+            "0200 0000 00000000"  # version 2.0, successful-ok, request-id 0
+            "07"  # event-notification-attributes-tag
+            "21 0016 6e6f746966792d737562736372697074696f6e2d6964"
+            # "notify-subscription-id"
+            "0004 0000002a"  # 42
+            "44 0017 6e6f746966792d737562736372696265642d6576656e74"
+            # "notify-subscribed-event"
+            "0011 6a6f622d73746174652d6368616e676564"  # "job-state-changed"
+            "30 0010 6e6f746966792d757365722d64617461"  # "notify-user-data"
+            "0000"  # empty
+            "23 0009 6a6f622d7374617465"  # "job-state"
+            "0004 00000005"  # processing
+            "03",  # end-of-attributes-tag
+        )
+
+    def test_mediaCol(self):
+        """
+        The nested collection of ipp-facts.md 1.11.
+        """
+        mediaCol = Attribute.collection(
+            "media-col",
+            Collection(
+                [
+                    Attribute.collection(
+                        "media-size",
+                        Collection(
+                            [
+                                Attribute.integer("x-dimension", 21000),
+                                Attribute.integer("y-dimension", 29700),
+                            ]
+                        ),
+                    )
+                ]
+            ),
+        )
+        self.assertEncodes(
+            message(mediaCol, tag=GroupTag.JOB),
+            "0200 0000 00000001"  # version 2.0, successful-ok, request-id 1
+            "02"  # job-attributes-tag
+            "34 0009 6d656469612d636f6c 0000"  # begCollection "media-col"
+            "4a 0000 000a 6d656469612d73697a65"  # memberAttrName "media-size"
+            "34 0000 0000"  # begCollection
+            "4a 0000 000b 782d64696d656e73696f6e"  # memberAttrName "x-dimension"
+            "21 0000 0004 00005208"  # integer 21000
+            "4a 0000 000b 792d64696d656e73696f6e"  # memberAttrName "y-dimension"
+            "21 0000 0004 00007404"  # integer 29700
+            "37 0000 0000"  # endCollection (media-size)
+            "37 0000 0000"  # endCollection (media-col)
+            "03",  # end-of-attributes-tag
+        )
+
+    def test_setOfCollection(self):
+        """
+        The second collection value opens with name-length 0.
+        """
+        self.assertEncodes(
+            message(
+                Attribute.collection(
+                    "c", Collection([Attribute.boolean("x", True)]), Collection()
+                )
+            ),
+            "0200 0000 00000001 01"  # header, operation-attributes-tag
+            "34 0001 63 0000"  # begCollection "c"
+            "4a 0000 0001 78"  # memberAttrName "x"
+            "22 0000 0001 01"  # boolean true
+            "37 0000 0000"  # endCollection
+            "34 0000 0000"  # begCollection, second value
+            "37 0000 0000"  # endCollection
+            "03",  # end-of-attributes-tag
+        )
+
+    def test_builders(self):
+        """
+        Each builder gives its value tag to every value.
+        """
+        cases = [
+            (Attribute.keyword("a", "b", "c"), "44 0001 61 0001 62 44 0000 0001 63"),
+            (Attribute.integer("a", -1), "21 0001 61 0004 ffffffff"),
+            (Attribute.enum("a", 3), "23 0001 61 0004 00000003"),
+            (Attribute.boolean("a", False, True), "22 0001 61 0001 00 22 0000 0001 01"),
+            (Attribute.text("a", "é"), "41 0001 61 0002 c3a9"),
+            (Attribute.nameValue("a", "p"), "42 0001 61 0001 70"),
+            (Attribute.uri("a", "ipp:"), "45 0001 61 0004 6970703a"),
+            (Attribute.uriScheme("a", "ipp"), "46 0001 61 0003 697070"),
+            (Attribute.charset("a", "utf-8"), "47 0001 61 0005 7574662d38"),
+            (Attribute.naturalLanguage("a", "en"), "48 0001 61 0002 656e"),
+            (Attribute.mimeMediaType("a", "a/b"), "49 0001 61 0003 612f62"),
+            (Attribute.octetString("a", b"\0\xff"), "30 0001 61 0002 00ff"),
+            (Attribute.collection("a", Collection()), "34 0001 61 0000 37 0000 0000"),
+        ]
+        for attribute, field in cases:
+            self.assertEncodes(
+                message(attribute),
+                "0200 0000 00000001 01"  # header, operation-attributes-tag
+                + field
+                + "03",  # end-of-attributes-tag
+            )
+
+    def test_otherSyntaxes(self):
+        """
+        The syntaxes without a builder, through L{Attribute.of}.
+        """
+        cases = [
+            (
+                Attribute.of(
+                    "a", ValueTag.DATE_TIME, DateTime(2026, 2, 3, 4, 5, 6, 7, "+", 1, 0)
+                ),
+                "31 0001 61 000b 07ea 02 03 04 05 06 07 2b 01 00",
+            ),
+            (
+                Attribute.of("a", ValueTag.RESOLUTION, Resolution(600, 300, 4)),
+                "32 0001 61 0009 00000258 0000012c 04",
+            ),
+            (
+                Attribute.of("a", ValueTag.RANGE_OF_INTEGER, Range(-1, 1)),
+                "33 0001 61 0008 ffffffff 00000001",
+            ),
+            (
+                Attribute.of(
+                    "a", ValueTag.NAME_WITH_LANGUAGE, TextWithLanguage("p", "en")
+                ),
+                "36 0001 61 0007 0002 656e 0001 70",
+            ),
+            (
+                Attribute.of("a", ValueTag.NO_VALUE, OutOfBand(ValueTag.NO_VALUE)),
+                "13 0001 61 0000",
+            ),
+            (
+                Attribute.of("a", ValueTag.EXTENSION, Unknown(0x7F, b"\x40\0\0\1\xaa")),
+                "7f 0001 61 0005 40000001 aa",
+            ),
+            (Attribute.of("a", 0x60, Unknown(0x60, b"\xbb")), "60 0001 61 0001 bb"),
+        ]
+        for attribute, field in cases:
+            self.assertEncodes(
+                message(attribute),
+                "0200 0000 00000001 01"  # header, operation-attributes-tag
+                + field
+                + "03",  # end-of-attributes-tag
+            )
+
+    def test_documentDataAndEmptyGroups(self):
+        """
+        Empty groups are a bare tag; document data follows the end tag.
+        """
+        self.assertEncodes(
+            Message(
+                (1, 0),
+                0x0002,
+                -1,
+                [Group(GroupTag.OPERATION), Group(GroupTag.SUBSCRIPTION)],
+                b"%!PS",
+            ),
+            "0100 0002 ffffffff"  # version 1.0, Print-Job, request-id -1
+            "01"  # operation-attributes-tag
+            "06"  # subscription-attributes-tag
+            "03"  # end-of-attributes-tag
+            "25215053",  # "%!PS"
+        )
