@@ -202,7 +202,9 @@ class ValueTests(SynchronousTestCase):
             ]
         )
         media = Collection([Attribute.collection("media-size", size)])
-        self.assertEqual(media.value("media-size").value("y-dimension"), 29700)  # type: ignore[union-attr]
+        inner = media.value("media-size")
+        assert isinstance(inner, Collection)
+        self.assertEqual(inner.value("y-dimension"), 29700)
         self.assertEqual(media, Collection([Attribute.collection("media-size", size)]))
         self.assertRaises(AttributeError, setattr, media, "attributes", ())
 
