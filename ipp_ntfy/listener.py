@@ -13,9 +13,9 @@ that a client trickling bytes is cut off, and an idle keep-alive timeout.
 from __future__ import annotations
 
 import datetime
-from typing import Any, List, Optional, Sequence, cast
+from typing import Any, List, Optional, Sequence, Tuple, cast
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -43,6 +43,24 @@ CONTENT_TYPES = (b"application/ipp", b"application/ipp-ntfy")
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
 _INTERNAL_ERROR = 0x0500
+
+
+#: An HTTP answer: status code, content type, body.
+Answer = Tuple[int, bytes, bytes]
+
+UNSUPPORTED_TYPE = b"a notification report is sent as application/ipp"
+SHORT_BODY = b"the body is not an IPP message: shorter than its header"
+
+
+def isReportContentType(value: bytes) -> bool:
+    """
+    @return: whether a Content-Type header value is one a listener accepts.
+    """
+    return value.split(b";")[0].strip().lower() in CONTENT_TYPES
+
+
+def _ippAnswer(message: Message) -> Answer:
+    return (200, b"application/ipp", encode(message))
 
 
 def _utc(seconds: float) -> datetime.datetime:
@@ -83,69 +101,78 @@ class NotificationListener(Resource):
         self.limits = limits
 
     def render_POST(self, request: Request) -> object:
-        contentType = (request.getHeader(b"content-type") or b"").split(b";")[0]
-        if contentType.strip().lower() not in CONTENT_TYPES:
-            return self._plain(
-                request,
-                415,
-                b"a notification report is sent as application/ipp",
-            )
+        contentType = request.getHeader(b"content-type") or b""
+        if not isReportContentType(contentType):
+            return self._plain(request, 415, UNSUPPORTED_TYPE)
         assert request.content is not None
-        body = request.content.read()
+        finished: List[object] = []
+        request.notifyFinish().addBoth(lambda result: finished.append(result))
+
+        def respond(answer: Answer) -> None:
+            if finished:
+                # The client went away: the sink has the events anyway, and the
+                # sender will retry what it did not see acknowledged.
+                return
+            code, contentType, body = answer
+            request.setResponseCode(code)
+            request.setHeader(b"content-type", contentType)
+            request.setHeader(b"content-length", str(len(body)).encode("ascii"))
+            request.write(body)
+            request.finish()
+
+        self.answer(request.content.read(), _peer(request)).addCallback(respond)
+        return NOT_DONE_YET
+
+    def answer(self, body: bytes, peer: str = "?") -> Deferred[Answer]:
+        """
+        Take one request body: decode it, give its events to the sink, and build
+        the answer.  The HTTP layer (this resource's C{render_POST}, or
+        L{NotificationProtocol}) has already checked method and content type.
+
+        @param body: the request body.
+        @param peer: who sent it, for logs.
+        @return: a Deferred that fires, once the sink has taken every event, with
+            C{(HTTP status, content type, body)}: 200 and an IPP response, or 400
+            and a line of text when the body is too short to be IPP.  It does not
+            fail.
+        """
         if len(body) < 8:
-            return self._plain(
-                request, 400, b"the body is not an IPP message: shorter than its header"
-            )
+            return succeed((400, b"text/plain; charset=utf-8", SHORT_BODY))
         version = (body[0], body[1])
         requestId = int.from_bytes(body[4:8], "big", signed=True)
         try:
             message = decode(body, self.limits)
         except IppDecodeError as e:
             self.log.info(
-                "malformed IPP report from {peer}: {error}",
-                peer=_peer(request),
-                error=str(e),
+                "malformed IPP report from {peer}: {error}", peer=peer, error=str(e)
             )
-            answer = buildDecodeErrorResponse(body, e)
-            assert answer is not None  # the header was readable
-            return self._ipp(request, answer)
+            reply = buildDecodeErrorResponse(body, e)
+            assert reply is not None  # the header was readable
+            return succeed(_ippAnswer(reply))
         receivedAt = _utc(self.clock.seconds())
         try:
             report = parseReport(message, source=self.source, receivedAt=receivedAt)
         except NotificationError as e:
             self.log.info(
-                "unusable report from {peer}: {reason}",
-                peer=_peer(request),
-                reason=str(e),
+                "unusable report from {peer}: {reason}", peer=peer, reason=str(e)
             )
-            return self._ipp(
-                request,
-                buildErrorResponse(requestId, version, e.statusCode, str(e)),
+            return succeed(
+                _ippAnswer(buildErrorResponse(requestId, version, e.statusCode, str(e)))
             )
-        finished = []
-        request.notifyFinish().addBoth(lambda result: finished.append(result))
         d = self._receiveAll(report.events)
 
-        def respond(statuses: List[int]) -> None:
-            if finished:
-                # The client went away: the sink has the events anyway, and the
-                # sender will retry what it did not see acknowledged.
-                return
-            self._ipp(request, buildResponse(report, statuses), finish=True)
+        def built(statuses: List[int]) -> Answer:
+            return _ippAnswer(buildResponse(report, statuses))
 
-        def failed(failure: Failure) -> None:
+        def failed(failure: Failure) -> Answer:
             self.log.failure("answering a report failed", failure)
-            if not finished:
-                self._ipp(
-                    request,
-                    buildErrorResponse(
-                        requestId, version, _INTERNAL_ERROR, "internal error"
-                    ),
-                    finish=True,
+            return _ippAnswer(
+                buildErrorResponse(
+                    requestId, version, _INTERNAL_ERROR, "internal error"
                 )
+            )
 
-        d.addCallback(respond).addErrback(failed)
-        return NOT_DONE_YET
+        return d.addCallback(built).addErrback(failed)
 
     def _receiveAll(self, events: Sequence[Event]) -> Deferred[List[int]]:
         """
@@ -177,16 +204,6 @@ class NotificationListener(Resource):
 
         next()
         return done
-
-    def _ipp(self, request: Request, message: Message, finish: bool = False) -> bytes:
-        body = encode(message)
-        request.setResponseCode(200)
-        request.setHeader(b"content-type", b"application/ipp")
-        request.setHeader(b"content-length", str(len(body)).encode("ascii"))
-        if finish:
-            request.write(body)
-            request.finish()
-        return body
 
     def _plain(self, request: Request, code: int, text: bytes) -> bytes:
         body = text + b"\n"
