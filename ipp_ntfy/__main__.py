@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import BinaryIO, List, Optional, Sequence, TextIO
+from typing import Any, BinaryIO, Callable, List, Optional, Sequence, TextIO
 
 from .ipp import IppDecodeError, Message, MessageStream, decode
 from .ipp.format import formatMessage, messageToJSON
@@ -62,6 +62,88 @@ def _show(
     stdout.flush()
 
 
+def _sendCommand(
+    options: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    import datetime
+
+    from .delivery import HttpDeliveryMethod, RecipientError, httpTarget
+    from .notification import Event, NotificationError
+    from .outcome import DeliveryOutcome
+    from .tls import ClientTLSPolicy, TLSConfigError
+
+    try:
+        httpTarget(options.uri)
+        event = Event(
+            source="ipp-ntfy send",
+            subscriptionId=options.subscription_id,
+            sequenceNumber=options.sequence,
+            event=options.event,
+            printerUri=options.printer_uri,
+            jobId=options.job_id,
+            text=options.text,
+            printerUpTime=options.up_time,
+            receivedAt=datetime.datetime.now(datetime.timezone.utc),
+        )
+        policy = ClientTLSPolicy(
+            caFile=options.ca_file,
+            pins=options.pin or (),
+            clientCertificate=options.client_cert,
+            clientKey=options.client_key,
+            insecure=options.insecure,
+        )
+    except (RecipientError, NotificationError, TLSConfigError) as e:
+        stderr.write(f"error: {e}\n")
+        return 2
+    result: List[DeliveryOutcome] = []
+
+    def run(reactor: object) -> object:
+        method = HttpDeliveryMethod(
+            reactor,
+            tlsPolicy=policy,
+            requestTimeout=options.timeout,
+            connectTimeout=options.timeout,
+        )
+        d = method.deliver(options.uri, [event])
+        d.addCallback(result.extend)
+        d.addBoth(lambda passthrough: method.pool.closeCachedConnections())
+        return d
+
+    _react(run)
+    outcome = result[0]
+    if options.json:
+        stdout.write(
+            json.dumps(
+                {
+                    "outcome": outcome.kind.value,
+                    "delivered": outcome.delivered,
+                    "status-code": outcome.status,
+                    "reason": outcome.reason,
+                    "retry-after": outcome.retryAfter,
+                }
+            )
+            + "\n"
+        )
+    else:
+        verdict = "delivered" if outcome.delivered else outcome.kind.value
+        stdout.write(f"{verdict}: {outcome.reason or 'no reason given'}\n")
+    return 0 if outcome.delivered else 1
+
+
+def _react(run: Callable[[object], object]) -> None:
+    """
+    Run C{run(reactor)} to completion on the global reactor, without the
+    C{sys.exit} of C{task.react}.
+    """
+    from twisted.internet import reactor as _reactor
+    from twisted.internet.defer import maybeDeferred
+
+    reactor: Any = _reactor
+    d = maybeDeferred(run, reactor)
+    d.addBoth(lambda _: reactor.callLater(0, reactor.stop))
+    reactor.run(installSignalHandlers=False)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipp-ntfy",
@@ -109,6 +191,57 @@ def _parser() -> argparse.ArgumentParser:
         help="name the header code as a status code (default: guessed)",
     )
     decoder.set_defaults(run=_decodeCommand)
+
+    sender = commands.add_parser(
+        "send",
+        help="send one test event to a listener and show its answer",
+        description=(
+            "Deliver one event notification to a listener URI (http, https, ipp, "
+            "ipps; indp for the Send-Notifications dialect) and print the "
+            "listener's per-report status.  Exit status 0 if it was consumed, 1 if "
+            "not, 2 for bad options."
+        ),
+    )
+    sender.add_argument("uri", metavar="URI", help="the listener (recipient) URI")
+    sender.add_argument(
+        "--event",
+        default="printer-state-changed",
+        help="the event keyword (default: %(default)s)",
+    )
+    sender.add_argument(
+        "--subscription-id", type=int, default=1, help="default: %(default)s"
+    )
+    sender.add_argument(
+        "--sequence", type=int, default=1, help="sequence number (default: %(default)s)"
+    )
+    sender.add_argument(
+        "--printer-uri",
+        default="ipp://localhost/printers/test",
+        help="notify-printer-uri (default: %(default)s)",
+    )
+    sender.add_argument("--job-id", type=int, default=None, help="notify-job-id")
+    sender.add_argument("--up-time", type=int, default=None, help="printer-up-time")
+    sender.add_argument(
+        "--text", default="Test event from ipp-ntfy send.", help="notify-text"
+    )
+    sender.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds (default: %(default)s)"
+    )
+    sender.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    sender.add_argument("--ca-file", help="PEM CA certificates to trust for https")
+    sender.add_argument(
+        "--pin",
+        action="append",
+        help="accept this certificate key pin (sha256:...), repeatable",
+    )
+    sender.add_argument("--client-cert", help="PEM client certificate (mutual TLS)")
+    sender.add_argument("--client-key", help="PEM key of --client-cert")
+    sender.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not verify the listener's certificate (logged)",
+    )
+    sender.set_defaults(run=_sendCommand)
     return parser
 
 
