@@ -5,8 +5,11 @@ L{ISubscriptionStore <ipp_ntfy.interfaces.ISubscriptionStore>}.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional, Tuple
+
+from ..subscription import Subscription
 
 
 @dataclass(frozen=True)
@@ -45,3 +48,126 @@ class DeadLetter:
     queuedAt: float
     deadAt: float
     lastError: str
+
+
+#: The C{lastError} of an event moved to the dead letters by the queue limit.
+QUEUE_LIMIT_REACHED = "queue limit reached"
+
+
+class StoreClosedError(Exception):
+    """
+    The store has been closed (or is closing): it takes no more operations.
+    """
+
+
+# Argument checks shared by the stores, so that both refuse the same things the
+# same way (a failed Deferred, before anything is written) and a bad argument
+# never reaches a transaction it would spoil for others.
+
+
+def _checkInteger(value: object, name: str) -> int:
+    """
+    @return: C{value}, if it is an L{int} (not a L{bool}).
+    @raise TypeError: if it is not.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _checkOptionalInteger(value: object, name: str) -> Optional[int]:
+    """
+    @return: C{value}, if it is an L{int} or C{None}.
+    @raise TypeError: if it is neither.
+    """
+    return None if value is None else _checkInteger(value, name)
+
+
+def _checkCount(value: object, name: str) -> int:
+    """
+    @return: C{value}, if it is an L{int} of 0 or more.
+    @raise TypeError: if it is not an L{int}.
+    @raise ValueError: if it is negative.
+    """
+    count = _checkInteger(value, name)
+    if count < 0:
+        raise ValueError(f"{name} must be 0 or more, not {count}")
+    return count
+
+
+def _checkTime(value: object, name: str) -> float:
+    """
+    @return: C{value} as a L{float}, if it is a number of seconds.
+    @raise TypeError: if it is not a number.
+    @raise ValueError: if it is NaN, which does not order.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    seconds = float(value)
+    if seconds != seconds:
+        raise ValueError(f"{name} must not be NaN")
+    return seconds
+
+
+def _checkText(value: object, name: str) -> str:
+    """
+    @return: C{value}, if it is a L{str}.
+    @raise TypeError: if it is not.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    return value
+
+
+def _checkSequences(sequences: object) -> List[int]:
+    """
+    @return: the sequence numbers, ascending, each once.
+    @raise TypeError: if C{sequences} is not a collection of L{int}s.
+    """
+    if isinstance(sequences, (str, bytes)) or not isinstance(sequences, Iterable):
+        raise TypeError("sequences must be a sequence of ints")
+    return sorted({_checkInteger(s, "a sequence number") for s in sequences})
+
+
+def _checkEntries(entries: object) -> List[Tuple[int, bytes]]:
+    """
+    @return: the C{(subscriptionId, payload)} pairs of C{appendEvents}, in order.
+    @raise TypeError: if any is not an L{int} and L{bytes}.
+    """
+    if isinstance(entries, (str, bytes)) or not isinstance(entries, Iterable):
+        raise TypeError("entries must be a sequence of (subscriptionId, payload)")
+    checked = []
+    for entry in entries:
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            raise TypeError("each entry must be a (subscriptionId, payload) tuple")
+        subscriptionId, payload = entry
+        if not isinstance(payload, bytes):
+            raise TypeError(f"a payload must be bytes, not {type(payload).__name__}")
+        checked.append((_checkInteger(subscriptionId, "subscriptionId"), payload))
+    return checked
+
+
+def _checkSubscription(subscription: object) -> Subscription:
+    """
+    @return: C{subscription}, if it is a L{Subscription}.
+    @raise TypeError: if it is not.
+    """
+    if not isinstance(subscription, Subscription):
+        raise TypeError(f"expected a Subscription, not {type(subscription).__name__}")
+    return subscription
+
+
+# Re-exports, last: the implementations import the records above from here.
+from .memory import MemoryStore  # noqa: E402
+from .sqlite import SchemaVersionError, SQLiteStore, StoreFileError  # noqa: E402
+
+__all__ = [
+    "QUEUE_LIMIT_REACHED",
+    "DeadLetter",
+    "MemoryStore",
+    "QueuedEvent",
+    "SQLiteStore",
+    "SchemaVersionError",
+    "StoreClosedError",
+    "StoreFileError",
+]

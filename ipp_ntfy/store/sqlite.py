@@ -1,0 +1,1257 @@
+"""
+The subscription store of the relay, in one SQLite file.
+
+The file is in WAL mode with C{synchronous=FULL}: a committed transaction survives a
+crash or a power cut.  Every SQLite call runs in one dedicated thread, which owns the
+connection; the reactor thread only queues operations and gets their results.
+
+Group commit: the write operations asked for in one reactor turn (and any asked
+for while the previous transaction was running) run as one transaction, so one
+C{fsync} covers them all.  Each runs in its own savepoint: one that fails is
+rolled back alone and fails alone, and the others are committed.  Only when the
+transaction as a whole fails (the file is locked, the disk is full) do all of them
+fail, with nothing written.  Arguments are checked before an operation is queued,
+so a bad one fails at once and never reaches a transaction.
+
+Reads go the same way, in the order asked, so a read sees every write asked for
+before it.
+
+The schema is versioned with C{PRAGMA user_version}; L{MIGRATIONS} takes a file
+from any older version to the current one when it is opened, and a file of a newer
+version is refused (L{SchemaVersionError}).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from queue import SimpleQueue
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    TypeVar,
+)
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IReactorCore,
+    IReactorFromThreads,
+    IReactorTime,
+)
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from ..interfaces import ISubscriptionStore
+from ..subscription import Subscription
+from . import (
+    QUEUE_LIMIT_REACHED,
+    DeadLetter,
+    QueuedEvent,
+    StoreClosedError,
+    _checkCount,
+    _checkEntries,
+    _checkInteger,
+    _checkOptionalInteger,
+    _checkSequences,
+    _checkSubscription,
+    _checkText,
+    _checkTime,
+)
+
+_T = TypeVar("_T")
+
+#: C{PRAGMA application_id} of a store file ("IPPN").
+APPLICATION_ID = 0x4950504E
+
+
+class StoreFileError(Exception):
+    """
+    A file cannot be used as a store.
+
+    @ivar path: the file.
+    @ivar reason: why, in words.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class SchemaVersionError(StoreFileError):
+    """
+    The file was written by a newer version of ipp_ntfy, with a schema this one
+    does not know.
+
+    @ivar version: the schema version of the file.
+    @ivar supported: the newest version this one knows.
+    """
+
+    def __init__(self, path: str, version: int, supported: int) -> None:
+        super().__init__(
+            path,
+            f"schema version {version} is newer than this ipp_ntfy knows "
+            f"({supported}); open it with the version that wrote it",
+        )
+        self.version = version
+        self.supported = supported
+
+
+# The schema.  One migration per version: MIGRATIONS[n] takes a file from version n
+# to n + 1, inside the transaction that also sets user_version.  To change the
+# schema, append a migration; never edit one that has shipped.
+
+_VERSION_1 = (
+    # lastSequence is the last sequence number given (assigned in the transaction
+    # that stores the event, so gap-free); headNotBefore is the notBefore of the
+    # oldest queued event (NULL when none), kept so that the due heads are read from
+    # an index instead of by scanning the queue.  AUTOINCREMENT: an id is never
+    # given twice, even that of the newest subscription after it is cancelled.
+    """
+    CREATE TABLE subscriptions (
+        subscriptionId INTEGER PRIMARY KEY AUTOINCREMENT,
+        printerUri TEXT NOT NULL,
+        jobId INTEGER,
+        recipientUri TEXT,
+        pullMethod TEXT,
+        events TEXT NOT NULL,
+        userData BLOB NOT NULL,
+        charset TEXT NOT NULL,
+        naturalLanguage TEXT NOT NULL,
+        leaseDuration INTEGER,
+        leaseExpiresAt REAL,
+        timeInterval INTEGER NOT NULL,
+        subscriberUserName TEXT NOT NULL,
+        createdAt REAL NOT NULL,
+        lastSequence INTEGER NOT NULL DEFAULT 0,
+        headNotBefore REAL
+    )
+    """,
+    "CREATE INDEX subscriptionsByPrinter ON subscriptions (printerUri, jobId)",
+    """
+    CREATE INDEX subscriptionsByHead ON subscriptions (headNotBefore, subscriptionId)
+    WHERE headNotBefore IS NOT NULL AND recipientUri IS NOT NULL
+    """,
+    """
+    CREATE TABLE history (
+        subscriptionId INTEGER NOT NULL
+            REFERENCES subscriptions (subscriptionId) ON DELETE CASCADE,
+        sequence INTEGER NOT NULL,
+        payload BLOB NOT NULL,
+        storedAt REAL NOT NULL,
+        PRIMARY KEY (subscriptionId, sequence)
+    )
+    """,
+    # The queue keeps its own copy of the payload: history is pruned on its own
+    # schedule, and a queued event must outlive that.
+    """
+    CREATE TABLE queue (
+        subscriptionId INTEGER NOT NULL
+            REFERENCES subscriptions (subscriptionId) ON DELETE CASCADE,
+        sequence INTEGER NOT NULL,
+        payload BLOB NOT NULL,
+        attempts INTEGER NOT NULL,
+        queuedAt REAL NOT NULL,
+        notBefore REAL NOT NULL,
+        lastError TEXT,
+        PRIMARY KEY (subscriptionId, sequence)
+    )
+    """,
+    # No foreign key: dead letters outlive their subscription.
+    """
+    CREATE TABLE deadLetters (
+        subscriptionId INTEGER NOT NULL,
+        sequence INTEGER NOT NULL,
+        recipientUri TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        attempts INTEGER NOT NULL,
+        queuedAt REAL NOT NULL,
+        deadAt REAL NOT NULL,
+        lastError TEXT NOT NULL,
+        PRIMARY KEY (subscriptionId, sequence)
+    )
+    """,
+    f"PRAGMA application_id = {APPLICATION_ID}",
+)
+
+
+def _statements(*statements: str) -> Callable[[sqlite3.Connection], None]:
+    """
+    @return: a migration that executes C{statements} in order.
+    """
+
+    def migrate(connection: sqlite3.Connection) -> None:
+        for statement in statements:
+            connection.execute(statement)
+
+    return migrate
+
+
+#: The migrations, in order: C{MIGRATIONS[n]} takes a file from schema version
+#: C{n} to C{n + 1}.  The current version is C{len(MIGRATIONS)}.
+MIGRATIONS: List[Callable[[sqlite3.Connection], None]] = [
+    _statements(*_VERSION_1),
+]
+
+
+def _connect(path: str, timeout: float) -> sqlite3.Connection:
+    """
+    Open a connection in the calling thread, which is the only one that may use
+    it; transactions are begun and ended explicitly.
+    """
+    return sqlite3.connect(path, timeout=timeout, isolation_level=None)
+
+
+def _openDatabase(path: str, busyTimeout: float) -> sqlite3.Connection:
+    """
+    Open, configure and migrate the store file.
+
+    @raise StoreFileError: if the file is not a store of ours.
+    @raise SchemaVersionError: if its schema is newer than L{MIGRATIONS}.
+    """
+    connection = _connect(path, busyTimeout)
+    try:
+        # Outside a transaction: these are no-ops in one.
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        _migrate(connection, path)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection, path: str) -> None:
+    """
+    Bring the schema to the current version, in one transaction.
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        [(version,)] = connection.execute("PRAGMA user_version").fetchall()
+        [(applicationId,)] = connection.execute("PRAGMA application_id").fetchall()
+        if applicationId not in (0, APPLICATION_ID):
+            raise StoreFileError(
+                path, f"not an ipp_ntfy store (application id {applicationId:#x})"
+            )
+        if version > len(MIGRATIONS):
+            raise SchemaVersionError(path, version, len(MIGRATIONS))
+        if version == 0:
+            [(tables,)] = connection.execute(
+                "SELECT COUNT(*) FROM sqlite_master"
+            ).fetchall()
+            if tables:
+                raise StoreFileError(path, "not an ipp_ntfy store (it has tables)")
+        for migration in MIGRATIONS[version:]:
+            migration(connection)
+        if version < len(MIGRATIONS):
+            connection.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+# The operations.  Each takes the connection and runs in the store's thread, inside
+# the batch's transaction (a write in its own savepoint).
+
+_SUBSCRIPTION_COLUMNS = (
+    "printerUri, jobId, recipientUri, pullMethod, events, userData, charset, "
+    "naturalLanguage, leaseDuration, leaseExpiresAt, timeInterval, "
+    "subscriberUserName, createdAt"
+)
+
+
+def _subscriptionValues(subscription: Subscription) -> Tuple[object, ...]:
+    return (
+        subscription.printerUri,
+        subscription.jobId,
+        subscription.recipientUri,
+        subscription.pullMethod,
+        json.dumps(list(subscription.events)),
+        bytes(subscription.userData),
+        subscription.charset,
+        subscription.naturalLanguage,
+        subscription.leaseDuration,
+        subscription.leaseExpiresAt,
+        subscription.timeInterval,
+        subscription.subscriberUserName,
+        subscription.createdAt,
+    )
+
+
+def _subscriptionFromRow(row: Sequence[Any]) -> Subscription:
+    """
+    @param row: C{subscriptionId}, L{_SUBSCRIPTION_COLUMNS}, C{lastSequence}.
+    """
+    return Subscription(
+        subscriptionId=row[0],
+        printerUri=row[1],
+        jobId=row[2],
+        recipientUri=row[3],
+        pullMethod=row[4],
+        events=tuple(json.loads(row[5])),
+        userData=row[6],
+        charset=row[7],
+        naturalLanguage=row[8],
+        leaseDuration=row[9],
+        leaseExpiresAt=row[10],
+        timeInterval=row[11],
+        subscriberUserName=row[12],
+        createdAt=row[13],
+        lastSequence=row[14],
+    )
+
+
+_SELECT_SUBSCRIPTIONS = (
+    f"SELECT subscriptionId, {_SUBSCRIPTION_COLUMNS}, lastSequence FROM subscriptions"
+)
+
+
+def _createSubscription(
+    connection: sqlite3.Connection, subscription: Subscription
+) -> Subscription:
+    cursor = connection.execute(
+        f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _subscriptionValues(subscription),
+    )
+    return subscription.replace(subscriptionId=cursor.lastrowid, lastSequence=0)
+
+
+def _getSubscription(
+    connection: sqlite3.Connection, subscriptionId: int
+) -> Optional[Subscription]:
+    row = connection.execute(
+        f"{_SELECT_SUBSCRIPTIONS} WHERE subscriptionId = ?", (subscriptionId,)
+    ).fetchone()
+    return None if row is None else _subscriptionFromRow(row)
+
+
+def _listSubscriptions(
+    connection: sqlite3.Connection, printerUri: Optional[str], jobId: Optional[int]
+) -> List[Subscription]:
+    conditions = []
+    parameters: List[object] = []
+    if printerUri is not None:
+        conditions.append("printerUri = ?")
+        parameters.append(printerUri)
+    if jobId is not None:
+        conditions.append("jobId = ?")
+        parameters.append(jobId)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = connection.execute(
+        f"{_SELECT_SUBSCRIPTIONS}{where} ORDER BY subscriptionId", parameters
+    )
+    return [_subscriptionFromRow(row) for row in rows]
+
+
+def _updateSubscription(
+    connection: sqlite3.Connection, subscription: Subscription
+) -> bool:
+    assignments = ", ".join(
+        f"{column.strip()} = ?" for column in _SUBSCRIPTION_COLUMNS.split(",")
+    )
+    cursor = connection.execute(
+        f"UPDATE subscriptions SET {assignments} WHERE subscriptionId = ?",
+        (*_subscriptionValues(subscription), subscription.subscriptionId),
+    )
+    return cursor.rowcount > 0
+
+
+def _cancelSubscription(connection: sqlite3.Connection, subscriptionId: int) -> bool:
+    # The history and the queue go by ON DELETE CASCADE.
+    cursor = connection.execute(
+        "DELETE FROM subscriptions WHERE subscriptionId = ?", (subscriptionId,)
+    )
+    return cursor.rowcount > 0
+
+
+def _refreshHeads(
+    connection: sqlite3.Connection, subscriptionIds: Sequence[int]
+) -> None:
+    """
+    Set C{headNotBefore} of these subscriptions after their queue changed.
+    """
+    connection.executemany(
+        "UPDATE subscriptions SET headNotBefore = ("
+        " SELECT notBefore FROM queue"
+        " WHERE queue.subscriptionId = subscriptions.subscriptionId"
+        " ORDER BY sequence LIMIT 1"
+        ") WHERE subscriptionId = ?",
+        [(subscriptionId,) for subscriptionId in subscriptionIds],
+    )
+
+
+def _bury(
+    connection: sqlite3.Connection,
+    subscriptionId: int,
+    condition: str,
+    parameters: Sequence[Tuple[object, ...]],
+    error: str,
+    now: float,
+) -> None:
+    """
+    Move the queued events of a subscription that match C{condition} (on
+    C{sequence}, with each of C{parameters} in turn) to the dead letters.
+    """
+    connection.executemany(
+        "INSERT OR REPLACE INTO deadLetters (subscriptionId, sequence, recipientUri,"
+        " payload, attempts, queuedAt, deadAt, lastError)"
+        " SELECT q.subscriptionId, q.sequence, COALESCE(s.recipientUri, ''),"
+        " q.payload, q.attempts, q.queuedAt, ?, ?"
+        " FROM queue AS q JOIN subscriptions AS s USING (subscriptionId)"
+        f" WHERE q.subscriptionId = ? AND q.{condition}",
+        [(now, error, subscriptionId, *values) for values in parameters],
+    )
+    connection.executemany(
+        f"DELETE FROM queue WHERE subscriptionId = ? AND {condition}",
+        [(subscriptionId, *values) for values in parameters],
+    )
+
+
+def _appendEvents(
+    connection: sqlite3.Connection,
+    entries: Sequence[Tuple[int, bytes]],
+    now: float,
+    maxQueued: int,
+) -> List[int]:
+    # subscriptionId -> [lastSequence, isPush, queued here], or None if missing.
+    known: Dict[int, Optional[List[int]]] = {}
+    sequences = []
+    historyRows = []
+    queueRows = []
+    for subscriptionId, payload in entries:
+        if subscriptionId not in known:
+            row = connection.execute(
+                "SELECT lastSequence, recipientUri IS NOT NULL FROM subscriptions"
+                " WHERE subscriptionId = ?",
+                (subscriptionId,),
+            ).fetchone()
+            known[subscriptionId] = None if row is None else [row[0], row[1], 0]
+        state = known[subscriptionId]
+        if state is None:
+            sequences.append(0)
+            continue
+        state[0] += 1
+        sequence = state[0]
+        historyRows.append((subscriptionId, sequence, payload, now))
+        if state[1]:
+            queueRows.append((subscriptionId, sequence, payload, now, now))
+            state[2] += 1
+        sequences.append(sequence)
+    connection.executemany(
+        "INSERT INTO history (subscriptionId, sequence, payload, storedAt)"
+        " VALUES (?, ?, ?, ?)",
+        historyRows,
+    )
+    connection.executemany(
+        "INSERT INTO queue (subscriptionId, sequence, payload, attempts, queuedAt,"
+        " notBefore) VALUES (?, ?, ?, 0, ?, ?)",
+        queueRows,
+    )
+    connection.executemany(
+        "UPDATE subscriptions SET lastSequence = ? WHERE subscriptionId = ?",
+        [
+            (state[0], subscriptionId)
+            for subscriptionId, state in known.items()
+            if state is not None
+        ],
+    )
+    queuedTo = []
+    for subscriptionId, state in known.items():
+        if state is not None and state[2]:
+            _limitQueue(connection, subscriptionId, state[2], maxQueued, now)
+            queuedTo.append(subscriptionId)
+    _refreshHeads(connection, queuedTo)
+    return sequences
+
+
+def _limitQueue(
+    connection: sqlite3.Connection,
+    subscriptionId: int,
+    appended: int,
+    maxQueued: int,
+    now: float,
+) -> None:
+    """
+    Apply the queue limit after C{appended} events were queued at once, as if each
+    had, on arrival, moved the oldest queued event away if the queue was at the
+    limit; as the new events come last, that moves the oldest of all.
+    """
+    [(depth,)] = connection.execute(
+        "SELECT COUNT(*) FROM queue WHERE subscriptionId = ?", (subscriptionId,)
+    ).fetchall()
+    excess = appended - max(0, maxQueued - (depth - appended))
+    if excess <= 0:
+        return
+    [(cutoff,)] = connection.execute(
+        "SELECT sequence FROM queue WHERE subscriptionId = ?"
+        " ORDER BY sequence LIMIT 1 OFFSET ?",
+        (subscriptionId, excess - 1),
+    ).fetchall()
+    _bury(
+        connection,
+        subscriptionId,
+        "sequence <= ?",
+        [(cutoff,)],
+        QUEUE_LIMIT_REACHED,
+        now,
+    )
+
+
+def _eventsSince(
+    connection: sqlite3.Connection, subscriptionId: int, sequence: int, limit: int
+) -> List[Tuple[int, bytes, float]]:
+    rows = connection.execute(
+        "SELECT sequence, payload, storedAt FROM history"
+        " WHERE subscriptionId = ? AND sequence >= ? ORDER BY sequence LIMIT ?",
+        (subscriptionId, sequence, limit),
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def _pruneHistory(
+    connection: sqlite3.Connection, keepLast: int, olderThan: float
+) -> int:
+    dropped = 0
+    subscriptionIds = connection.execute(
+        "SELECT subscriptionId FROM subscriptions"
+    ).fetchall()
+    for (subscriptionId,) in subscriptionIds:
+        # The newest event beyond the last keepLast: it and those before it may go.
+        row = connection.execute(
+            "SELECT sequence FROM history WHERE subscriptionId = ?"
+            " ORDER BY sequence DESC LIMIT 1 OFFSET ?",
+            (subscriptionId, keepLast),
+        ).fetchone()
+        if row is not None:
+            dropped += connection.execute(
+                "DELETE FROM history"
+                " WHERE subscriptionId = ? AND sequence <= ? AND storedAt < ?",
+                (subscriptionId, row[0], olderThan),
+            ).rowcount
+    return dropped
+
+
+#: The push subscriptions whose oldest queued event is due, oldest first.  The
+#: condition on recipientUri lets the partial index serve.
+_DUE_HEADS = (
+    "SELECT subscriptionId, recipientUri FROM subscriptions"
+    " WHERE headNotBefore <= ? AND recipientUri IS NOT NULL"
+    " ORDER BY headNotBefore, subscriptionId LIMIT ?"
+)
+
+
+def _dueEvents(
+    connection: sqlite3.Connection, now: float, perSubscription: int, limit: int
+) -> List[QueuedEvent]:
+    due: List[QueuedEvent] = []
+    if perSubscription == 0:
+        return due
+    heads = connection.execute(_DUE_HEADS, (now, limit)).fetchall()
+    for subscriptionId, recipientUri in heads:
+        if len(due) >= limit:
+            break
+        rows = connection.execute(
+            "SELECT sequence, payload, attempts, queuedAt, notBefore, lastError"
+            " FROM queue WHERE subscriptionId = ? ORDER BY sequence LIMIT ?",
+            (subscriptionId, min(perSubscription, limit - len(due))),
+        )
+        due.extend(
+            QueuedEvent(subscriptionId, row[0], recipientUri, *row[1:]) for row in rows
+        )
+    return due
+
+
+def _nextDue(connection: sqlite3.Connection) -> Optional[float]:
+    [(nextDue,)] = connection.execute(
+        "SELECT MIN(headNotBefore) FROM subscriptions"
+        " WHERE headNotBefore IS NOT NULL AND recipientUri IS NOT NULL"
+    ).fetchall()
+    return None if nextDue is None else float(nextDue)
+
+
+def _acknowledge(
+    connection: sqlite3.Connection, subscriptionId: int, sequences: Sequence[int]
+) -> None:
+    connection.executemany(
+        "DELETE FROM queue WHERE subscriptionId = ? AND sequence = ?",
+        [(subscriptionId, sequence) for sequence in sequences],
+    )
+    _refreshHeads(connection, [subscriptionId])
+
+
+def _reschedule(
+    connection: sqlite3.Connection,
+    subscriptionId: int,
+    sequences: Sequence[int],
+    notBefore: float,
+    error: str,
+) -> None:
+    connection.executemany(
+        "UPDATE queue SET attempts = attempts + 1, notBefore = ?, lastError = ?"
+        " WHERE subscriptionId = ? AND sequence = ?",
+        [(notBefore, error, subscriptionId, sequence) for sequence in sequences],
+    )
+    _refreshHeads(connection, [subscriptionId])
+
+
+def _deadLetter(
+    connection: sqlite3.Connection,
+    subscriptionId: int,
+    sequences: Sequence[int],
+    error: str,
+    now: float,
+) -> None:
+    _bury(
+        connection,
+        subscriptionId,
+        "sequence = ?",
+        [(sequence,) for sequence in sequences],
+        error,
+        now,
+    )
+    _refreshHeads(connection, [subscriptionId])
+
+
+def _deadLetters(
+    connection: sqlite3.Connection, subscriptionId: Optional[int]
+) -> List[DeadLetter]:
+    select = (
+        "SELECT subscriptionId, sequence, recipientUri, payload, attempts, queuedAt,"
+        " deadAt, lastError FROM deadLetters"
+    )
+    if subscriptionId is None:
+        rows = connection.execute(f"{select} ORDER BY subscriptionId, sequence")
+    else:
+        rows = connection.execute(
+            f"{select} WHERE subscriptionId = ? ORDER BY sequence", (subscriptionId,)
+        )
+    return [DeadLetter(*row) for row in rows]
+
+
+def _replayDeadLetters(
+    connection: sqlite3.Connection, subscriptionId: Optional[int], now: float
+) -> int:
+    # Those of push subscriptions that still exist (of one, if given).
+    replayable = (
+        "FROM deadLetters AS d JOIN subscriptions AS s USING (subscriptionId)"
+        " WHERE s.recipientUri IS NOT NULL"
+    )
+    parameters: Tuple[object, ...] = ()
+    if subscriptionId is not None:
+        replayable += " AND d.subscriptionId = ?"
+        parameters = (subscriptionId,)
+    owners = [
+        owner
+        for (owner,) in connection.execute(
+            f"SELECT DISTINCT d.subscriptionId {replayable}", parameters
+        )
+    ]
+    queued = connection.execute(
+        "INSERT INTO queue (subscriptionId, sequence, payload, attempts, queuedAt,"
+        " notBefore) SELECT d.subscriptionId, d.sequence, d.payload, 0, ?, ?"
+        f" {replayable} AND NOT EXISTS (SELECT 1 FROM queue AS q"
+        " WHERE q.subscriptionId = d.subscriptionId AND q.sequence = d.sequence)",
+        (now, now, *parameters),
+    ).rowcount
+    connection.executemany(
+        "DELETE FROM deadLetters WHERE subscriptionId = ?",
+        [(owner,) for owner in owners],
+    )
+    _refreshHeads(connection, owners)
+    return queued
+
+
+def _replayHistory(
+    connection: sqlite3.Connection, subscriptionId: int, fromSequence: int, now: float
+) -> int:
+    queued = connection.execute(
+        "INSERT INTO queue (subscriptionId, sequence, payload, attempts, queuedAt,"
+        " notBefore) SELECT h.subscriptionId, h.sequence, h.payload, 0, ?, ?"
+        " FROM history AS h JOIN subscriptions AS s USING (subscriptionId)"
+        " WHERE h.subscriptionId = ? AND h.sequence >= ?"
+        " AND s.recipientUri IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM queue AS q"
+        " WHERE q.subscriptionId = h.subscriptionId AND q.sequence = h.sequence)",
+        (now, now, subscriptionId, fromSequence),
+    ).rowcount
+    _refreshHeads(connection, [subscriptionId])
+    return queued
+
+
+def _queueDepth(connection: sqlite3.Connection, subscriptionId: Optional[int]) -> int:
+    if subscriptionId is None:
+        [(depth,)] = connection.execute("SELECT COUNT(*) FROM queue").fetchall()
+    else:
+        [(depth,)] = connection.execute(
+            "SELECT COUNT(*) FROM queue WHERE subscriptionId = ?", (subscriptionId,)
+        ).fetchall()
+    return int(depth)
+
+
+# Running operations.
+
+#: What became of one operation of a batch: C{(True, result)} or
+#: C{(False, failure)}.
+_Outcome = Tuple[bool, Any]
+
+
+@dataclass
+class _Operation:
+    """
+    An operation waiting for its batch.
+
+    @ivar run: what to do with the connection.
+    @ivar write: whether it changes anything.
+    @ivar deferred: fires with its outcome.
+    """
+
+    run: Callable[[sqlite3.Connection], Any]
+    write: bool
+    deferred: Deferred[Any]
+
+
+def _runBatch(
+    connection: sqlite3.Connection,
+    operations: Sequence[Tuple[Callable[[sqlite3.Connection], Any], bool]],
+) -> Tuple[bool, List[_Outcome]]:
+    """
+    Run operations in order: those that write, in one transaction, each in a
+    savepoint, so that one that fails is rolled back alone.
+
+    @return: whether a transaction was committed, and the outcome of each.
+    @raise Exception: if the transaction as a whole failed (it is rolled back).
+    """
+    writes = any(write for _, write in operations)
+    outcomes: List[_Outcome] = []
+    if writes:
+        connection.execute("BEGIN IMMEDIATE")
+    try:
+        for run, write in operations:
+            if write:
+                connection.execute("SAVEPOINT operation")
+            try:
+                result = run(connection)
+            except Exception:
+                outcomes.append((False, Failure()))
+                if write:
+                    connection.execute("ROLLBACK TO operation")
+                    connection.execute("RELEASE operation")
+            else:
+                outcomes.append((True, result))
+                if write:
+                    connection.execute("RELEASE operation")
+        if writes:
+            connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return writes, outcomes
+
+
+class SQLiteWorker(Protocol):
+    """
+    Runs calls one at a time, in the order submitted, always in the same thread.
+    """
+
+    def submit(self, work: Callable[[], _T]) -> Deferred[_T]:
+        """
+        @return: a L{Deferred} that fires in the reactor thread with the result of
+            C{work()}, or with its exception.
+        """
+
+    def stop(self) -> None:
+        """
+        End after the calls already submitted.
+        """
+
+
+class ThreadWorker:
+    """
+    A L{SQLiteWorker}: a dedicated thread.  It is a daemon thread, so a process
+    whose reactor stopped without closing the store can still exit; what it had
+    committed is safe on disk.
+
+    @ivar ident: the thread's identifier.
+    """
+
+    def __init__(self, reactor: IReactorFromThreads, name: str = "ipp_ntfy-sqlite"):
+        """
+        Start the thread.
+
+        @param reactor: where results are reported, with C{callFromThread}.
+        @param name: the thread's name.
+        """
+        self._reactor = reactor
+        self._work: SimpleQueue[Optional[Tuple[Callable[[], Any], Deferred[Any]]]] = (
+            SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+        assert self._thread.ident is not None
+        self.ident: int = self._thread.ident
+
+    def submit(self, work: Callable[[], _T]) -> Deferred[_T]:
+        """
+        See L{SQLiteWorker.submit}.
+        """
+        deferred: Deferred[_T] = Deferred()
+        self._work.put((work, deferred))
+        return deferred
+
+    def stop(self) -> None:
+        """
+        See L{SQLiteWorker.stop}.
+        """
+        self._work.put(None)
+
+    def _run(self) -> None:
+        while True:
+            item = self._work.get()
+            if item is None:
+                return
+            work, deferred = item
+            try:
+                result = work()
+            except BaseException:
+                self._reactor.callFromThread(deferred.errback, Failure())
+            else:
+                self._reactor.callFromThread(deferred.callback, result)
+
+
+_OPEN, _CLOSING, _SHUTTING, _CLOSED = "open", "closing", "shutting", "closed"
+
+
+@implementer(ISubscriptionStore)
+class SQLiteStore:
+    """
+    L{ISubscriptionStore} in a SQLite file; see the module for how it works.
+    Open one with L{SQLiteStore.open}.
+
+    Every method checks its arguments first: a bad one (a L{TypeError} or
+    L{ValueError}) fails the returned L{Deferred} at once.  After L{close}, every
+    method fails with L{StoreClosedError}.
+
+    It behaves as L{MemoryStore <ipp_ntfy.store.memory.MemoryStore>} does (the
+    same tests hold both to it); see there for the queue limit, pull
+    subscriptions and replays.
+
+    @ivar maxQueued: see L{ISubscriptionStore.maxQueued}.
+    @ivar commits: how many transactions it has committed (for tests and
+        statistics).
+    """
+
+    log = Logger()
+
+    def __init__(
+        self, reactor: IReactorTime, worker: SQLiteWorker, maxQueued: int = 10000
+    ) -> None:
+        """
+        Use L{SQLiteStore.open}.
+
+        @param reactor: schedules the batches.
+        @param worker: runs them, with the connection it opened.
+        @param maxQueued: the most events queued per subscription, 1 or more.
+        """
+        if _checkInteger(maxQueued, "maxQueued") < 1:
+            raise ValueError(f"maxQueued must be 1 or more, not {maxQueued}")
+        self.maxQueued = maxQueued
+        self.commits = 0
+        self._reactor = reactor
+        self._worker = worker
+        self._connection: Optional[sqlite3.Connection] = None
+        self._pending: List[_Operation] = []
+        self._flushCall: Optional[IDelayedCall] = None
+        self._inFlight = False
+        self._state = _OPEN
+        self._closeWaiters: List[Deferred[None]] = []
+        self._shutdownTrigger: Optional[Any] = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str,
+        reactor: IReactorTime,
+        maxQueued: int = 10000,
+        busyTimeout: float = 5.0,
+        worker: Optional[SQLiteWorker] = None,
+    ) -> Deferred[SQLiteStore]:
+        """
+        Open (or create) a store file, migrating its schema if it is older.  If the
+        reactor provides L{IReactorCore}, the store is closed before it shuts down.
+
+        @param path: the file.
+        @param reactor: the reactor (C{callLater}, C{callFromThread}).
+        @param maxQueued: the most events queued per subscription.
+        @param busyTimeout: how long to wait, in seconds, for a lock that another
+            process holds on the file before failing.
+        @param worker: runs the SQLite calls; by default a new L{ThreadWorker}.
+        @return: a L{Deferred} that fires with the open store, or fails with
+            L{StoreFileError} or L{SchemaVersionError} if the file is not usable,
+            or with the error of SQLite.
+        """
+        if worker is None:
+            worker = ThreadWorker(IReactorFromThreads(reactor))
+        try:
+            store = cls(reactor, worker, maxQueued)
+        except (TypeError, ValueError):
+            worker.stop()
+            return fail()
+
+        def opened(connection: sqlite3.Connection) -> SQLiteStore:
+            store._connection = connection
+            if IReactorCore.providedBy(reactor):
+                store._shutdownTrigger = IReactorCore(reactor).addSystemEventTrigger(
+                    "before", "shutdown", store._closeAtShutdown
+                )
+            return store
+
+        def failed(reason: Failure) -> Failure:
+            worker.stop()
+            return reason
+
+        opening = worker.submit(lambda: _openDatabase(path, busyTimeout))
+        return opening.addCallbacks(opened, failed)
+
+    # Running operations.
+
+    def _enqueue(
+        self, run: Callable[[sqlite3.Connection], _T], write: bool
+    ) -> Deferred[_T]:
+        """
+        Queue an operation for the next batch.
+        """
+        if self._state != _OPEN:
+            return fail(StoreClosedError())
+        deferred: Deferred[_T] = Deferred()
+        self._pending.append(_Operation(run, write, deferred))
+        self._scheduleFlush()
+        return deferred
+
+    def _write(self, run: Callable[[sqlite3.Connection], _T]) -> Deferred[_T]:
+        return self._enqueue(run, True)
+
+    def _read(self, run: Callable[[sqlite3.Connection], _T]) -> Deferred[_T]:
+        return self._enqueue(run, False)
+
+    def _scheduleFlush(self) -> None:
+        # One batch at a time: what comes in while one runs waits for the next.
+        if self._flushCall is None and not self._inFlight and self._pending:
+            self._flushCall = self._reactor.callLater(0, self._flush)
+
+    def _flush(self) -> None:
+        """
+        Hand the pending operations to the worker, as one batch.
+        """
+        self._flushCall = None
+        batch, self._pending = self._pending, []
+        self._inFlight = True
+        connection = self._connection
+        assert connection is not None
+        operations = [(operation.run, operation.write) for operation in batch]
+        running = self._worker.submit(lambda: _runBatch(connection, operations))
+        running.addBoth(self._batchDone, batch)
+
+    def _batchDone(
+        self, result: Tuple[bool, List[_Outcome]] | Failure, batch: List[_Operation]
+    ) -> None:
+        self._inFlight = False
+        if isinstance(result, Failure):
+            self.log.warn(
+                "a transaction of {count} operations failed: {error}",
+                count=len(batch),
+                error=result.getErrorMessage(),
+            )
+            for operation in batch:
+                operation.deferred.errback(result)
+        else:
+            committed, outcomes = result
+            if committed:
+                self.commits += 1
+            for operation, (succeeded, value) in zip(batch, outcomes):
+                if succeeded:
+                    operation.deferred.callback(value)
+                else:
+                    operation.deferred.errback(value)
+        if self._pending:
+            self._scheduleFlush()
+        elif self._state == _CLOSING:
+            self._shutDown()
+
+    # Closing.
+
+    def close(self) -> Deferred[None]:
+        """
+        See L{ISubscriptionStore.close}: refuse new operations, finish the ones
+        asked for, close the file and end the thread.
+
+        @return: a L{Deferred} that fires when all that is done.
+        """
+        if self._state == _CLOSED:
+            return succeed(None)
+        closed: Deferred[None] = Deferred()
+        self._closeWaiters.append(closed)
+        if self._state == _OPEN:
+            self._state = _CLOSING
+            if self._shutdownTrigger is not None:
+                IReactorCore(self._reactor).removeSystemEventTrigger(
+                    self._shutdownTrigger
+                )
+                self._shutdownTrigger = None
+            if not self._pending and not self._inFlight:
+                self._shutDown()
+        return closed
+
+    def _closeAtShutdown(self) -> Deferred[None]:
+        self._shutdownTrigger = None
+        return self.close()
+
+    def _shutDown(self) -> None:
+        self._state = _SHUTTING
+        connection = self._connection
+        assert connection is not None
+        closing = self._worker.submit(connection.close)
+        self._worker.stop()
+        closing.addBoth(self._closed)
+
+    def _closed(self, result: None | Failure) -> None:
+        self._state = _CLOSED
+        waiters, self._closeWaiters = self._closeWaiters, []
+        for waiter in waiters:
+            if isinstance(result, Failure):
+                waiter.errback(result)
+            else:
+                waiter.callback(None)
+
+    # ISubscriptionStore.
+
+    def createSubscription(self, subscription: Subscription) -> Deferred[Subscription]:
+        """
+        See L{ISubscriptionStore.createSubscription}.  The C{subscriptionId} and
+        C{lastSequence} given are ignored.
+        """
+        try:
+            checked = _checkSubscription(subscription)
+        except TypeError:
+            return fail()
+        return self._write(lambda c: _createSubscription(c, checked))
+
+    def getSubscription(self, subscriptionId: int) -> Deferred[Optional[Subscription]]:
+        """
+        See L{ISubscriptionStore.getSubscription}.
+        """
+        try:
+            _checkInteger(subscriptionId, "subscriptionId")
+        except TypeError:
+            return fail()
+        return self._read(lambda c: _getSubscription(c, subscriptionId))
+
+    def listSubscriptions(
+        self, printerUri: Optional[str] = None, jobId: Optional[int] = None
+    ) -> Deferred[List[Subscription]]:
+        """
+        See L{ISubscriptionStore.listSubscriptions}: with neither argument, all of
+        them.
+        """
+        try:
+            if printerUri is not None:
+                _checkText(printerUri, "printerUri")
+            _checkOptionalInteger(jobId, "jobId")
+        except TypeError:
+            return fail()
+        return self._read(lambda c: _listSubscriptions(c, printerUri, jobId))
+
+    def updateSubscription(self, subscription: Subscription) -> Deferred[bool]:
+        """
+        See L{ISubscriptionStore.updateSubscription}.
+        """
+        try:
+            checked = _checkSubscription(subscription)
+        except TypeError:
+            return fail()
+        return self._write(lambda c: _updateSubscription(c, checked))
+
+    def cancelSubscription(self, subscriptionId: int) -> Deferred[bool]:
+        """
+        See L{ISubscriptionStore.cancelSubscription}.
+        """
+        try:
+            _checkInteger(subscriptionId, "subscriptionId")
+        except TypeError:
+            return fail()
+        return self._write(lambda c: _cancelSubscription(c, subscriptionId))
+
+    def appendEvents(
+        self, entries: Sequence[Tuple[int, bytes]], now: float
+    ) -> Deferred[List[int]]:
+        """
+        See L{ISubscriptionStore.appendEvents}, and the queue limit of
+        L{MemoryStore <ipp_ntfy.store.memory.MemoryStore>}.  One call is one
+        savepoint, whatever the number of entries.
+        """
+        try:
+            checked = _checkEntries(entries)
+            at = _checkTime(now, "now")
+        except (TypeError, ValueError):
+            return fail()
+        maxQueued = self.maxQueued
+        return self._write(lambda c: _appendEvents(c, checked, at, maxQueued))
+
+    def eventsSince(
+        self, subscriptionId: int, sequence: int, limit: int
+    ) -> Deferred[List[Tuple[int, bytes, float]]]:
+        """
+        See L{ISubscriptionStore.eventsSince}.
+        """
+        try:
+            _checkInteger(subscriptionId, "subscriptionId")
+            _checkInteger(sequence, "sequence")
+            _checkCount(limit, "limit")
+        except (TypeError, ValueError):
+            return fail()
+        return self._read(lambda c: _eventsSince(c, subscriptionId, sequence, limit))
+
+    def pruneHistory(self, keepLast: int, olderThan: float) -> Deferred[int]:
+        """
+        See L{ISubscriptionStore.pruneHistory}.
+        """
+        try:
+            _checkCount(keepLast, "keepLast")
+            before = _checkTime(olderThan, "olderThan")
+        except (TypeError, ValueError):
+            return fail()
+        return self._write(lambda c: _pruneHistory(c, keepLast, before))
+
+    def dueEvents(
+        self, now: float, perSubscription: int, limit: int
+    ) -> Deferred[List[QueuedEvent]]:
+        """
+        See L{ISubscriptionStore.dueEvents}.  Heads due at the same time come by
+        subscription id.
+        """
+        try:
+            at = _checkTime(now, "now")
+            _checkCount(perSubscription, "perSubscription")
+            _checkCount(limit, "limit")
+        except (TypeError, ValueError):
+            return fail()
+        return self._read(lambda c: _dueEvents(c, at, perSubscription, limit))
+
+    def nextDue(self) -> Deferred[Optional[float]]:
+        """
+        See L{ISubscriptionStore.nextDue}.
+        """
+        return self._read(_nextDue)
+
+    def acknowledge(
+        self, subscriptionId: int, sequences: Sequence[int]
+    ) -> Deferred[None]:
+        """
+        See L{ISubscriptionStore.acknowledge}.  Events not queued are ignored.
+        """
+        try:
+            _checkInteger(subscriptionId, "subscriptionId")
+            checked = _checkSequences(sequences)
+        except TypeError:
+            return fail()
+        return self._write(lambda c: _acknowledge(c, subscriptionId, checked))
+
+    def reschedule(
+        self,
+        subscriptionId: int,
+        sequences: Sequence[int],
+        notBefore: float,
+        error: str,
+    ) -> Deferred[None]:
+        """
+        See L{ISubscriptionStore.reschedule}.  Events not queued are ignored; a
+        sequence number given twice counts once.
+        """
+        try:
+            _checkInteger(subscriptionId, "subscriptionId")
+            checked = _checkSequences(sequences)
+            at = _checkTime(notBefore, "notBefore")
+            _checkText(error, "error")
+        except (TypeError, ValueError):
+            return fail()
+        return self._write(lambda c: _reschedule(c, subscriptionId, checked, at, error))
+
+    def deadLetter(
+        self, subscriptionId: int, sequences: Sequence[int], error: str, now: float
+    ) -> Deferred[None]:
+        """
+        See L{ISubscriptionStore.deadLetter}.  Events not queued are ignored.
+        """
+        try:
+            _checkInteger(subscriptionId, "subscriptionId")
+            checked = _checkSequences(sequences)
+            _checkText(error, "error")
+            at = _checkTime(now, "now")
+        except (TypeError, ValueError):
+            return fail()
+        return self._write(lambda c: _deadLetter(c, subscriptionId, checked, error, at))
+
+    def deadLetters(
+        self, subscriptionId: Optional[int] = None
+    ) -> Deferred[List[DeadLetter]]:
+        """
+        See L{ISubscriptionStore.deadLetters}.
+        """
+        try:
+            _checkOptionalInteger(subscriptionId, "subscriptionId")
+        except TypeError:
+            return fail()
+        return self._read(lambda c: _deadLetters(c, subscriptionId))
+
+    def replayDeadLetters(
+        self, subscriptionId: Optional[int], now: float
+    ) -> Deferred[int]:
+        """
+        See L{ISubscriptionStore.replayDeadLetters}, and L{MemoryStore
+        <ipp_ntfy.store.memory.MemoryStore>} for the details.
+        """
+        try:
+            _checkOptionalInteger(subscriptionId, "subscriptionId")
+            at = _checkTime(now, "now")
+        except (TypeError, ValueError):
+            return fail()
+        return self._write(lambda c: _replayDeadLetters(c, subscriptionId, at))
+
+    def replayHistory(
+        self, subscriptionId: int, fromSequence: int, now: float
+    ) -> Deferred[int]:
+        """
+        See L{ISubscriptionStore.replayHistory}: 0 for a pull subscription.
+        """
+        try:
+            _checkInteger(subscriptionId, "subscriptionId")
+            _checkInteger(fromSequence, "fromSequence")
+            at = _checkTime(now, "now")
+        except (TypeError, ValueError):
+            return fail()
+        return self._write(
+            lambda c: _replayHistory(c, subscriptionId, fromSequence, at)
+        )
+
+    def queueDepth(self, subscriptionId: Optional[int] = None) -> Deferred[int]:
+        """
+        See L{ISubscriptionStore.queueDepth}.
+        """
+        try:
+            _checkOptionalInteger(subscriptionId, "subscriptionId")
+        except TypeError:
+            return fail()
+        return self._read(lambda c: _queueDepth(c, subscriptionId))

@@ -1,0 +1,613 @@
+"""
+The subscription stores: the shared contract (L{tests.storetests}) against both,
+what only the SQLite store does, and the two compared on random operations.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Any, Callable, List, Tuple, TypeVar
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, execute, gatherResults, succeed
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from ipp_ntfy.interfaces import ISubscriptionStore
+from ipp_ntfy.store import (
+    MemoryStore,
+    SchemaVersionError,
+    SQLiteStore,
+    StoreClosedError,
+    StoreFileError,
+    sqlite,
+)
+from ipp_ntfy.subscription import Subscription
+
+from .storetests import StoreTestsMixin, pull, push
+
+_T = TypeVar("_T")
+
+
+class InlineWorker:
+    """
+    A L{sqlite.SQLiteWorker} that runs each call at once, in the calling thread.
+    """
+
+    stopped = False
+
+    def submit(self, work: Callable[[], _T]) -> Deferred[_T]:
+        return execute(work)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+class ManualWorker:
+    """
+    A L{sqlite.SQLiteWorker} that runs calls when the test says so.
+    """
+
+    stopped = False
+
+    def __init__(self) -> None:
+        self.work: List[Tuple[Callable[[], Any], Deferred[Any]]] = []
+
+    def submit(self, work: Callable[[], _T]) -> Deferred[_T]:
+        deferred: Deferred[_T] = Deferred()
+        self.work.append((work, deferred))
+        return deferred
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def runAll(self) -> None:
+        while self.work:
+            work, deferred = self.work.pop(0)
+            execute(work).chainDeferred(deferred)
+
+
+class MemoryStoreTests(StoreTestsMixin, TestCase):
+    def makeStore(self, maxQueued: int = 10000) -> Deferred[ISubscriptionStore]:
+        store = MemoryStore(maxQueued)
+        self.addCleanup(store.close)
+        return succeed(store)
+
+    def test_badMaxQueued(self) -> None:
+        """
+        C{maxQueued} is 1 or more.
+        """
+        self.assertRaises(ValueError, MemoryStore, 0)
+        self.assertRaises(TypeError, MemoryStore, "10")
+
+
+class SQLiteStoreTests(StoreTestsMixin, TestCase):
+    """
+    The shared tests, on a file with the real reactor and thread, and what only the
+    SQLite store does.
+    """
+
+    def openStore(self, path: str, **options: Any) -> Deferred[SQLiteStore]:
+        """
+        @return: the store at C{path}, closed when the test ends.
+        """
+
+        def opened(store: SQLiteStore) -> SQLiteStore:
+            self.addCleanup(store.close)
+            return store
+
+        return SQLiteStore.open(path, reactor, **options).addCallback(opened)
+
+    def makeStore(self, maxQueued: int = 10000) -> Deferred[ISubscriptionStore]:
+        return self.openStore(self.mktemp(), maxQueued=maxQueued).addCallback(
+            lambda store: store
+        )
+
+    def rawConnection(self, path: str) -> sqlite3.Connection:
+        connection = sqlite3.connect(path, isolation_level=None)
+        self.addCleanup(connection.close)
+        return connection
+
+    def pragma(self, path: str, name: str) -> object:
+        connection = sqlite3.connect(path)
+        try:
+            return connection.execute(f"PRAGMA {name}").fetchone()[0]
+        finally:
+            connection.close()
+
+    async def test_survivesReopening(self) -> None:
+        """
+        Subscriptions, sequence numbers, the id counter, history, queue and dead
+        letters are all there after closing and opening the file again.
+        """
+        path = self.mktemp()
+        store = await self.openStore(path, maxQueued=3)
+        a = (await store.createSubscription(push())).subscriptionId
+        b = (await store.createSubscription(pull(jobId=3))).subscriptionId
+        gone = (await store.createSubscription(push())).subscriptionId
+        await store.appendEvents([(a, b"a")] * 4 + [(b, b"b")] * 2 + [(gone, b"g")], 1)
+        await store.reschedule(a, [2], 50, "timeout")
+        await store.deadLetter(a, [3], "HTTP 400", 5)
+        await store.deadLetter(gone, [1], "HTTP 400", 5)
+        await store.cancelSubscription(gone)
+        subscriptions = await store.listSubscriptions()
+        due = await store.dueEvents(100, 10, 10)
+        letters = await store.deadLetters()
+        history = await store.eventsSince(b, 0, 10)
+        await store.close()
+
+        store = await self.openStore(path, maxQueued=3)
+        self.assertEqual(await store.listSubscriptions(), subscriptions)
+        self.assertEqual(await store.dueEvents(100, 10, 10), due)
+        self.assertEqual(await store.deadLetters(), letters)
+        self.assertEqual(await store.eventsSince(b, 0, 10), history)
+        self.assertEqual(await store.nextDue(), 50.0)
+        self.assertEqual(await store.appendEvents([(a, b"a"), (b, b"b")], 2), [5, 3])
+        self.assertEqual((await store.createSubscription(push())).subscriptionId, 4)
+
+    async def test_groupCommit(self) -> None:
+        """
+        The writes asked for in one reactor turn are one transaction, a thousand
+        entries in one call included; reads commit nothing.
+        """
+        store = await self.openStore(self.mktemp())
+        sid = (await store.createSubscription(push())).subscriptionId
+        before = store.commits
+        calls: List[Deferred[Any]] = [
+            store.appendEvents([(sid, b"%d" % i)], i) for i in range(10)
+        ]
+        calls.append(store.appendEvents([(sid, b"x")] * 1000, 10))
+        calls.append(store.replayHistory(sid, 1, 11))
+        results = await gatherResults(calls)
+        self.assertEqual(results[:10], [[i] for i in range(1, 11)])
+        self.assertEqual(results[10], list(range(11, 1011)))
+        self.assertEqual(store.commits, before + 1)
+        reads: List[Deferred[Any]] = [store.queueDepth(), store.getSubscription(sid)]
+        await gatherResults(reads)
+        self.assertEqual(store.commits, before + 1)
+
+    async def test_failingOperationFailsAlone(self) -> None:
+        """
+        An operation whose SQL fails is rolled back and fails; the others of its
+        transaction are committed.
+        """
+        store = await self.openStore(self.mktemp())
+
+        def failing(connection: sqlite3.Connection) -> None:
+            sqlite._createSubscription(connection, pull())
+            connection.execute("INSERT INTO queue (subscriptionId) VALUES (1)")
+
+        created = store.createSubscription(push())
+        bad = store._write(failing)
+        appended = store.appendEvents([(1, b"e")], 1)
+        await self.assertFailure(bad, sqlite3.IntegrityError)
+        self.assertEqual((await created).subscriptionId, 1)
+        self.assertEqual(await appended, [1])
+        self.assertEqual(store.commits, 1)
+        self.assertEqual(len(await store.listSubscriptions()), 1)
+
+    async def test_badArgumentFailsAtOnce(self) -> None:
+        """
+        An operation with a bad argument fails at once and is not part of the
+        transaction of the others asked for in the same turn.
+        """
+        store = await self.openStore(self.mktemp())
+        created = store.createSubscription(push())
+        bad = store.appendEvents([(1, "text")], 1)  # type: ignore[list-item]
+        self.failureResultOf(bad, TypeError)
+        appended = store.appendEvents([(1, b"bytes")], 1)
+        self.assertEqual((await created).subscriptionId, 1)
+        self.assertEqual(await appended, [1])
+        self.assertEqual(store.commits, 1)
+
+    async def test_lockedFileFailsTheTransaction(self) -> None:
+        """
+        When the transaction as a whole cannot be done (another process holds the
+        file), every operation in it fails and nothing of it is written.
+        """
+        path = self.mktemp()
+        store = await self.openStore(path, busyTimeout=0.05)
+        sid = (await store.createSubscription(push())).subscriptionId
+        other = self.rawConnection(path)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            calls: List[Deferred[Any]] = [
+                store.appendEvents([(sid, b"1")], 1),
+                store.createSubscription(pull()),
+                store.queueDepth(),
+            ]
+            for call in calls:
+                await self.assertFailure(call, sqlite3.OperationalError)
+        finally:
+            other.execute("ROLLBACK")
+        self.assertEqual(await store.appendEvents([(sid, b"2")], 2), [1])
+        self.assertEqual(len(await store.listSubscriptions()), 1)
+
+    async def test_offTheReactorThread(self) -> None:
+        """
+        Every SQLite call, from connecting to closing, runs in the store's one
+        thread, never in the reactor's.
+        """
+        threads: List[int] = []
+
+        class Recording(sqlite3.Connection):
+            def execute(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+                threads.append(threading.get_ident())
+                return super().execute(*args, **kwargs)
+
+            def executemany(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+                threads.append(threading.get_ident())
+                return super().executemany(*args, **kwargs)
+
+            def close(self) -> None:
+                threads.append(threading.get_ident())
+                super().close()
+
+        def connect(path: str, timeout: float) -> sqlite3.Connection:
+            threads.append(threading.get_ident())
+            return sqlite3.connect(
+                path, timeout=timeout, isolation_level=None, factory=Recording
+            )
+
+        self.patch(sqlite, "_connect", connect)
+        store = await self.openStore(self.mktemp())
+        sid = (await store.createSubscription(push())).subscriptionId
+        await store.appendEvents([(sid, b"1"), (sid, b"2")], 1)
+        await store.dueEvents(1, 10, 10)
+        await store.reschedule(sid, [1], 2, "e")
+        await store.deadLetter(sid, [2], "e", 3)
+        await store.replayDeadLetters(None, 4)
+        await store.close()
+        worker = store._worker
+        assert isinstance(worker, sqlite.ThreadWorker)
+        self.assertGreater(len(threads), 20)
+        self.assertEqual(set(threads), {worker.ident})
+        self.assertNotEqual(worker.ident, threading.get_ident())
+        worker._thread.join(5)
+        self.assertFalse(worker._thread.is_alive())
+
+    async def test_pragmas(self) -> None:
+        """
+        The file is in WAL mode, with C{synchronous=FULL} and foreign keys.
+        """
+        store = await self.openStore(self.mktemp())
+
+        def pragmas(connection: sqlite3.Connection) -> List[object]:
+            return [
+                connection.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("journal_mode", "synchronous", "foreign_keys")
+            ]
+
+        self.assertEqual(await store._read(pragmas), ["wal", 2, 1])
+
+    async def test_dueEventsUsesIndex(self) -> None:
+        """
+        The due heads are found by the partial index, not by scanning.
+        """
+        store = await self.openStore(self.mktemp())
+        plan = await store._read(
+            lambda c: c.execute(
+                f"EXPLAIN QUERY PLAN {sqlite._DUE_HEADS}", (0, 1)
+            ).fetchall()
+        )
+        self.assertIn("subscriptionsByHead", " ".join(str(row[-1]) for row in plan))
+
+    async def test_closeFinishesWrites(self) -> None:
+        """
+        C{close} refuses new operations at once, but finishes those asked for
+        before; they are in the file.
+        """
+        path = self.mktemp()
+        store = await self.openStore(path)
+        created = store.createSubscription(push())
+        appended = store.appendEvents([(1, b"e")], 1)
+        closed = store.close()
+        self.failureResultOf(store.queueDepth(), StoreClosedError)
+        await closed
+        self.assertEqual(self.successResultOf(appended), [1])
+        self.assertEqual(self.successResultOf(created).subscriptionId, 1)
+        store = await self.openStore(path)
+        self.assertEqual(await store.queueDepth(1), 1)
+
+    async def test_migratesVersion0(self) -> None:
+        """
+        A file of schema version 0 (new and empty) is brought to the current
+        version.
+        """
+        path = self.mktemp()
+        self.rawConnection(path).execute("PRAGMA user_version = 0")
+        store = await self.openStore(path)
+        await store.createSubscription(push())
+        await store.close()
+        self.assertEqual(self.pragma(path, "user_version"), len(sqlite.MIGRATIONS))
+        self.assertEqual(self.pragma(path, "application_id"), sqlite.APPLICATION_ID)
+
+    async def test_migratesToAppendedVersion(self) -> None:
+        """
+        A migration appended to L{sqlite.MIGRATIONS} runs once, on a file of the
+        version before, which keeps its data.
+        """
+        path = self.mktemp()
+        store = await self.openStore(path)
+        await store.createSubscription(push())
+        await store.appendEvents([(1, b"e")], 1)
+        await store.close()
+        ran: List[object] = []
+
+        def addNotes(connection: sqlite3.Connection) -> None:
+            ran.append(connection.execute("PRAGMA user_version").fetchone()[0])
+            connection.execute("CREATE TABLE notes (note TEXT)")
+
+        self.patch(sqlite, "MIGRATIONS", [*sqlite.MIGRATIONS, addNotes])
+        for _ in range(2):
+            store = await self.openStore(path)
+            self.assertEqual((await store.getSubscription(1)).lastSequence, 1)  # type: ignore[union-attr]
+            await store.close()
+        self.assertEqual(ran, [1])
+        self.assertEqual(self.pragma(path, "user_version"), 2)
+
+    async def test_refusesNewerVersion(self) -> None:
+        """
+        A file of a newer schema version is refused, untouched, with an error that
+        says so.
+        """
+        path = self.mktemp()
+        self.rawConnection(path).execute("PRAGMA user_version = 99")
+        try:
+            await SQLiteStore.open(path, reactor)
+        except SchemaVersionError as e:
+            error = e
+        else:
+            self.fail("opened a file of a newer schema")
+        self.assertEqual((error.path, error.version, error.supported), (path, 99, 1))
+        self.assertIn("schema version 99 is newer", str(error))
+        self.assertEqual(self.pragma(path, "user_version"), 99)
+
+    async def test_refusesForeignFile(self) -> None:
+        """
+        A SQLite file that is not a store is refused.
+        """
+        path = self.mktemp()
+        self.rawConnection(path).execute("CREATE TABLE mine (x)")
+        error = await self.assertFailure(
+            SQLiteStore.open(path, reactor), StoreFileError
+        )
+        self.assertIn("not an ipp_ntfy store", str(error))
+        other = self.mktemp()
+        self.rawConnection(other).execute("PRAGMA application_id = 7")
+        await self.assertFailure(SQLiteStore.open(other, reactor), StoreFileError)
+
+
+class SQLiteBatchTests(SynchronousTestCase):
+    """
+    How the SQLite store batches operations, step by step with a L{Clock} and a
+    worker that runs when told.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.worker = ManualWorker()
+        opening = SQLiteStore.open(":memory:", self.clock, worker=self.worker)
+        self.worker.runAll()
+        self.store = self.successResultOf(opening)
+
+    def test_oneBatchAtATime(self) -> None:
+        """
+        Operations wait for the end of the reactor turn; those asked for while a
+        transaction runs go together in the next one.
+        """
+        created = self.store.createSubscription(push())
+        self.assertEqual(self.worker.work, [])
+        self.clock.advance(0)
+        self.assertEqual(len(self.worker.work), 1)
+        first = self.store.appendEvents([(1, b"1")], 1)
+        self.clock.advance(0)
+        second = self.store.appendEvents([(1, b"2")], 2)
+        self.clock.advance(0)
+        self.assertEqual(len(self.worker.work), 1)
+        self.worker.runAll()
+        self.assertEqual(self.successResultOf(created).subscriptionId, 1)
+        self.assertNoResult(first)
+        self.assertEqual(self.store.commits, 1)
+        self.clock.advance(0)
+        self.worker.runAll()
+        self.assertEqual(self.successResultOf(first), [1])
+        self.assertEqual(self.successResultOf(second), [2])
+        self.assertEqual(self.store.commits, 2)
+
+    def test_closeWaitsForBatch(self) -> None:
+        """
+        C{close} waits for the running transaction and the pending ones, then
+        closes the connection and stops the worker.
+        """
+        self.store.createSubscription(push())
+        self.clock.advance(0)
+        appended = self.store.appendEvents([(1, b"1")], 1)
+        closed = self.store.close()
+        self.failureResultOf(self.store.queueDepth(), StoreClosedError)
+        self.assertNoResult(closed)
+        self.worker.runAll()
+        self.clock.advance(0)
+        self.assertNoResult(closed)
+        self.worker.runAll()
+        self.assertEqual(self.successResultOf(appended), [1])
+        self.successResultOf(closed)
+        self.assertTrue(self.worker.stopped)
+        self.successResultOf(self.store.close())
+
+    def test_closedAtShutdown(self) -> None:
+        """
+        The store closes before its reactor shuts down.
+        """
+        reactor = MemoryReactorClock()
+        worker = InlineWorker()
+        store = self.successResultOf(
+            SQLiteStore.open(":memory:", reactor, worker=worker)
+        )
+        [(trigger, args, kwargs)] = reactor.triggers["before"]["shutdown"]
+        self.successResultOf(trigger(*args, **kwargs))
+        self.assertTrue(worker.stopped)
+        self.failureResultOf(store.getSubscription(1), StoreClosedError)
+
+    def test_badMaxQueued(self) -> None:
+        """
+        C{maxQueued} is 1 or more; the worker is stopped.
+        """
+        worker = InlineWorker()
+        self.failureResultOf(
+            SQLiteStore.open(":memory:", self.clock, maxQueued=0, worker=worker),
+            ValueError,
+        )
+        self.assertTrue(worker.stopped)
+
+
+# Random operations: the SQLite store does as the memory store does.
+
+_OPERATIONS = (
+    # Appending and retrying more often than the rest, so that there is something
+    # to act on.
+    ["append"] * 4
+    + ["reschedule"] * 2
+    + ["acknowledge", "replayHistory"] * 2
+    + ["create", "deadLetter", "replayDeadLetters", "cancel", "prune", "update", "due"]
+)
+
+_Stores = Tuple[MemoryStore, SQLiteStore]
+
+
+class SameBehaviourTests(SynchronousTestCase):
+    def answer(
+        self,
+        stores: _Stores,
+        clock: Clock,
+        call: Callable[[ISubscriptionStore], Deferred[Any]],
+    ) -> Any:
+        """
+        @return: what both stores answer to C{call}, after checking they agree.
+        """
+        expected = self.successResultOf(call(stores[0]))
+        answered = call(stores[1])
+        clock.advance(0)
+        self.assertEqual(self.successResultOf(answered), expected)
+        return expected
+
+    def snapshot(self, stores: _Stores, clock: Clock, now: float) -> None:
+        """
+        Check that both stores hold the same state.
+        """
+        calls: List[Callable[[ISubscriptionStore], Deferred[Any]]] = [
+            lambda s: s.listSubscriptions(),
+            lambda s: s.dueEvents(now, 2, 5),
+            lambda s: s.dueEvents(1e9, 100, 1000),
+            lambda s: s.nextDue(),
+            lambda s: s.queueDepth(),
+            lambda s: s.deadLetters(),
+        ]
+
+        def history(
+            subscriptionId: int,
+        ) -> Callable[[ISubscriptionStore], Deferred[Any]]:
+            return lambda s: s.eventsSince(subscriptionId, 0, 100)
+
+        calls.extend(history(subscriptionId) for subscriptionId in range(1, 7))
+        for call in calls:
+            self.answer(stores, clock, call)
+
+    def operation(
+        self, data: st.DataObject, memory: MemoryStore, now: int
+    ) -> Callable[[ISubscriptionStore], Deferred[Any]]:
+        """
+        Draw an operation, with arguments that mostly make sense in the current
+        state (known subscriptions, queued sequence numbers), sometimes not.
+
+        @return: a call of it.
+        """
+        subscriptions = self.successResultOf(memory.listSubscriptions())
+        queued = self.successResultOf(memory.dueEvents(1e9, 1000, 1000))
+        letters = self.successResultOf(memory.deadLetters())
+        ids = st.sampled_from([s.subscriptionId for s in subscriptions] + [99])
+        name = data.draw(st.sampled_from(_OPERATIONS))
+        if name == "create":
+            recipient = data.draw(st.sampled_from([None, "https://a.example/"]))
+            created = push(recipientUri=recipient, createdAt=now)
+            return lambda s: s.createSubscription(created)
+        if name == "append":
+            entries = data.draw(
+                st.lists(st.tuples(ids, st.binary(max_size=2)), max_size=6)
+            )
+            return lambda s: s.appendEvents(entries, now)
+        if name == "update":
+            subscriptionId = data.draw(ids)
+            recipient = data.draw(st.sampled_from([None, f"https://{now}.example/"]))
+            changed = push(subscriptionId=subscriptionId, recipientUri=recipient)
+            return lambda s: s.updateSubscription(changed.replace(lastSequence=now))
+        if name == "cancel":
+            subscriptionId = data.draw(ids)
+            return lambda s: s.cancelSubscription(subscriptionId)
+        if name == "prune":
+            keepLast = data.draw(st.integers(0, 3))
+            olderThan = data.draw(st.integers(0, now + 1))
+            return lambda s: s.pruneHistory(keepLast, olderThan)
+        if name == "due":
+            at = data.draw(st.integers(0, now + 40))
+            perSubscription = data.draw(st.integers(0, 3))
+            limit = data.draw(st.integers(0, 6))
+            return lambda s: s.dueEvents(at, perSubscription, limit)
+        if name == "replayDeadLetters":
+            owner = data.draw(
+                st.sampled_from([None, 99] + [d.subscriptionId for d in letters])
+            )
+            return lambda s: s.replayDeadLetters(owner, now)
+        if name == "replayHistory":
+            subscriptionId = data.draw(ids)
+            fromSequence = data.draw(st.integers(0, 8))
+            return lambda s: s.replayHistory(subscriptionId, fromSequence, now)
+        # The rest act on queued events: mostly those of one subscription.
+        if queued and data.draw(st.integers(0, 4)) > 0:
+            subscriptionId = data.draw(st.sampled_from(queued)).subscriptionId
+            mine = [
+                e.sequenceNumber for e in queued if e.subscriptionId == subscriptionId
+            ]
+            sequences = data.draw(st.lists(st.sampled_from(mine + [0, 50]), max_size=4))
+        else:
+            subscriptionId = data.draw(ids)
+            sequences = data.draw(st.lists(st.integers(0, 6), max_size=4))
+        if name == "acknowledge":
+            return lambda s: s.acknowledge(subscriptionId, sequences)
+        if name == "reschedule":
+            notBefore = data.draw(st.integers(0, now + 40))
+            error = f"error {now}"
+            return lambda s: s.reschedule(subscriptionId, sequences, notBefore, error)
+        assert name == "deadLetter"
+        return lambda s: s.deadLetter(subscriptionId, sequences, f"dead {now}", now)
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.data())
+    def test_sameAsMemoryStore(self, data: st.DataObject) -> None:
+        """
+        Any sequence of operations has the same results and leaves the same state
+        in both stores.
+        """
+        clock = Clock()
+        worker = InlineWorker()
+        opening = SQLiteStore.open(":memory:", clock, maxQueued=3, worker=worker)
+        stores = (MemoryStore(maxQueued=3), self.successResultOf(opening))
+        try:
+            for subscription in (push(), push(), pull()):
+                self.answer(stores, clock, _creating(subscription))
+            for now in range(1, data.draw(st.integers(1, 30)) + 1):
+                self.answer(stores, clock, self.operation(data, stores[0], now))
+                self.snapshot(stores, clock, now)
+        finally:
+            stores[1].close()
+            clock.advance(0)
+
+
+def _creating(
+    subscription: Subscription,
+) -> Callable[[ISubscriptionStore], Deferred[Subscription]]:
+    return lambda s: s.createSubscription(subscription)
