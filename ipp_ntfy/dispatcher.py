@@ -1,0 +1,344 @@
+"""
+The retry queue: a service that takes due events from the store, delivers them
+with an L{IDeliveryMethod}, and records what became of each: acknowledged,
+retried later with backoff, dead-lettered, or the subscription cancelled.
+
+Guarantees: at-least-once, in order per subscription.  A subscription's next
+event waits until its earlier ones are delivered; other subscriptions go on.
+Events for several subscriptions with the same recipient share one request.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Set
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from .interfaces import IDeliveryMethod, ISubscriptionStore
+from .manager import eventFromPayload, personalize
+from .notification import Event
+from .outcome import DeliveryOutcome, OutcomeKind
+from .retry import RetryPolicy
+from .store import QueuedEvent
+from .subscription import Subscription, endsAfter
+
+
+class Dispatcher(Service):
+    """
+    Delivers queued events.
+
+    @param store: the L{ISubscriptionStore} holding the queue.
+    @param delivery: the L{IDeliveryMethod}.
+    @param clock: the L{IReactorTime} for time and timers.
+    @param policy: when to retry and when to give up (L{RetryPolicy}).
+    @param batchSize: the most events of one subscription, and of one request.
+    @param maxInFlight: the most requests under way at once.
+    @param pollInterval: the longest wait between two looks at the queue (other
+        processes may add to a shared store).
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        store: ISubscriptionStore,
+        delivery: IDeliveryMethod,
+        clock: IReactorTime,
+        policy: Optional[RetryPolicy] = None,
+        *,
+        batchSize: int = 50,
+        maxInFlight: int = 20,
+        pollInterval: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.delivery = delivery
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.batchSize = batchSize
+        self.maxInFlight = maxInFlight
+        self.pollInterval = pollInterval
+        self._timer: Optional[IDelayedCall] = None
+        self._pumping = False
+        self._again = False
+        self._busy: Set[int] = set()
+        self._inFlight: Dict[int, Deferred[None]] = {}
+        self._requests = 0
+        self._stopping = False
+
+    # -- the service ------------------------------------------------------------
+
+    def startService(self) -> None:
+        super().startService()
+        self._stopping = False
+        self.wake()
+
+    def stopService(self) -> Deferred[None]:
+        """
+        Stop taking events; fires once every delivery under way has been
+        recorded in the store.
+        """
+        super().stopService()
+        self._stopping = True
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        pending = list(self._inFlight.values())
+        return DeferredList(pending, consumeErrors=True).addCallback(lambda _: None)
+
+    def wake(self) -> None:
+        """
+        Look at the queue now (new events were queued, or a delivery ended).
+        """
+        self._schedule(0.0)
+
+    def _schedule(self, delay: float) -> None:
+        if self._stopping or not self.running:
+            return
+        when = self.clock.seconds() + delay
+        if self._timer is not None and self._timer.active():
+            if self._timer.getTime() <= when:
+                return
+            self._timer.cancel()
+        self._timer = self.clock.callLater(delay, self._pump)
+
+    # -- taking events ----------------------------------------------------------
+
+    def _pump(self) -> None:
+        self._timer = None
+        if self._pumping:
+            self._again = True
+            return
+        self._pumping = True
+        d = self._takeDue()
+
+        def done(_: object) -> None:
+            self._pumping = False
+            if self._again:
+                self._again = False
+                self.wake()
+
+        d.addErrback(lambda f: self.log.failure("taking due events failed", f))
+        d.addBoth(done)
+
+    @inlineCallbacks
+    def _takeDue(self) -> Any:
+        if self._stopping:
+            return
+        now = self.clock.seconds()
+        room = self.maxInFlight - self._requests
+        if room > 0:
+            due: List[QueuedEvent] = yield self.store.dueEvents(
+                now, self.batchSize, self.batchSize * room * 2
+            )
+            byRecipient: OrderedDict[str, List[QueuedEvent]] = OrderedDict()
+            for item in due:
+                if item.subscriptionId in self._busy:
+                    continue
+                byRecipient.setdefault(item.recipientUri, []).append(item)
+            for recipient, items in byRecipient.items():
+                if self._requests >= self.maxInFlight or self._stopping:
+                    break
+                batch = self._batch(items)
+                subscriptions = {item.subscriptionId for item in batch}
+                self._busy |= subscriptions
+                self._requests += 1
+                d = self._deliver(recipient, batch)
+                for subscriptionId in subscriptions:
+                    self._inFlight[subscriptionId] = d
+                d.addErrback(self._deliveryFailed, recipient)
+                d.addBoth(self._finished, subscriptions)
+            if (
+                len(due) >= self.batchSize * room * 2
+                and self._requests < self.maxInFlight
+            ):
+                # There may be more due than we looked at.
+                self._again = True
+        nextDue = yield self.store.nextDue()
+        if nextDue is not None and nextDue > now:
+            self._schedule(min(self.pollInterval, nextDue - now))
+        else:
+            # Due now means due but under way (or no room): the end of a delivery
+            # wakes us; the poll is only a safety net.
+            self._schedule(self.pollInterval)
+
+    def _deliveryFailed(self, failure: Failure, recipient: str) -> None:
+        self.log.failure(
+            "delivering to {recipient} failed", failure, recipient=recipient
+        )
+
+    def _batch(self, items: List[QueuedEvent]) -> List[QueuedEvent]:
+        """
+        Up to C{batchSize} events, taking whole subscription runs in order.
+        """
+        batch: List[QueuedEvent] = []
+        for item in items:
+            if len(batch) >= self.batchSize:
+                break
+            batch.append(item)
+        return batch
+
+    def _finished(self, _: object, subscriptions: Set[int]) -> None:
+        self._requests -= 1
+        self._busy -= subscriptions
+        for subscriptionId in subscriptions:
+            self._inFlight.pop(subscriptionId, None)
+        self.wake()
+
+    # -- delivering and recording -----------------------------------------------
+
+    @inlineCallbacks
+    def _deliver(self, recipient: str, batch: List[QueuedEvent]) -> Any:
+        subscriptions: Dict[int, Optional[Subscription]] = {}
+        for item in batch:
+            if item.subscriptionId not in subscriptions:
+                subscriptions[item.subscriptionId] = yield self.store.getSubscription(
+                    item.subscriptionId
+                )
+        items: List[QueuedEvent] = []
+        events: List[Event] = []
+        for item in batch:
+            subscription = subscriptions[item.subscriptionId]
+            if subscription is None:
+                continue  # cancelled meanwhile: its queue went with it
+            try:
+                event = personalize(
+                    eventFromPayload(item.payload), subscription, item.sequenceNumber
+                )
+            except Exception as e:
+                self.log.failure(
+                    "event {sequence} of subscription {subscriptionId} is unreadable",
+                    subscriptionId=item.subscriptionId,
+                    sequence=item.sequenceNumber,
+                )
+                yield self.store.deadLetter(
+                    item.subscriptionId,
+                    [item.sequenceNumber],
+                    f"unreadable: {e}",
+                    self.clock.seconds(),
+                )
+                continue
+            items.append(item)
+            events.append(event)
+        if not items:
+            return
+        outcomes: List[DeliveryOutcome] = yield self.delivery.deliver(recipient, events)
+        now = self.clock.seconds()
+        bySubscription: OrderedDict[
+            int, List[tuple[QueuedEvent, Event, DeliveryOutcome]]
+        ] = OrderedDict()
+        for item, event, outcome in zip(items, events, outcomes):
+            bySubscription.setdefault(item.subscriptionId, []).append(
+                (item, event, outcome)
+            )
+        for subscriptionId, results in bySubscription.items():
+            subscription = subscriptions[subscriptionId]
+            assert subscription is not None
+            yield self._record(subscription, results, now)
+
+    @inlineCallbacks
+    def _record(
+        self,
+        subscription: Subscription,
+        results: List[tuple[QueuedEvent, Event, DeliveryOutcome]],
+        now: float,
+    ) -> Any:
+        """
+        Apply one subscription's outcomes, in order: the delivered prefix is
+        acknowledged; the first event not delivered decides for the rest.
+        """
+        subscriptionId = subscription.subscriptionId
+        delivered: List[int] = []
+        for item, _, outcome in results:
+            if not outcome.delivered:
+                break
+            delivered.append(item.sequenceNumber)
+        index = len(delivered)
+        if delivered:
+            yield self.store.acknowledge(subscriptionId, delivered)
+            self.log.debug(
+                "delivered events {first}-{last} of subscription {subscriptionId} "
+                "to {recipient}",
+                first=delivered[0],
+                last=delivered[-1],
+                subscriptionId=subscriptionId,
+                recipient=subscription.recipientUri,
+            )
+        ended = any(
+            endsAfter(subscription, event.event, event.jobId)
+            or outcome.kind is OutcomeKind.CANCEL
+            for _, event, outcome in results[: len(delivered)]
+        )
+        if ended:
+            yield self._cancel(subscription, "its job completed or the listener asked")
+            return
+        rest = results[index:]
+        if not rest:
+            return
+        item, event, outcome = rest[0]
+        sequences = [r[0].sequenceNumber for r in rest]
+        if outcome.kind is OutcomeKind.CANCEL:
+            yield self._cancel(subscription, outcome.reason)
+            return
+        if outcome.kind is OutcomeKind.FAILED:
+            yield self.store.deadLetter(
+                subscriptionId, [item.sequenceNumber], outcome.reason, now
+            )
+            self.log.warn(
+                "event {sequence} of subscription {subscriptionId} dead-lettered: "
+                "{reason}",
+                subscriptionId=subscriptionId,
+                sequence=item.sequenceNumber,
+                reason=outcome.reason,
+                recipient=subscription.recipientUri,
+            )
+            return
+        attempt = item.attempts + 1
+        decision = self.policy.nextAttempt(
+            attempt, item.queuedAt, now, outcome.retryAfter
+        )
+        if decision.deadLetter:
+            yield self.store.deadLetter(
+                subscriptionId,
+                [item.sequenceNumber],
+                f"{decision.reason}; last error: {outcome.reason}",
+                now,
+            )
+            self.log.warn(
+                "event {sequence} of subscription {subscriptionId} dead-lettered "
+                "after {attempt} attempts: {reason}",
+                subscriptionId=subscriptionId,
+                sequence=item.sequenceNumber,
+                attempt=attempt,
+                reason=outcome.reason,
+                recipient=subscription.recipientUri,
+            )
+            return
+        assert decision.retryAt is not None
+        yield self.store.reschedule(
+            subscriptionId, sequences, decision.retryAt, outcome.reason
+        )
+        self.log.info(
+            "delivery of subscription {subscriptionId} from event {sequence} to "
+            "{recipient} failed ({reason}); attempt {attempt}, next in {delay:.1f} s",
+            subscriptionId=subscriptionId,
+            sequence=item.sequenceNumber,
+            recipient=subscription.recipientUri,
+            reason=outcome.reason,
+            attempt=attempt,
+            delay=decision.delay,
+        )
+
+    @inlineCallbacks
+    def _cancel(self, subscription: Subscription, reason: str) -> Any:
+        yield self.store.cancelSubscription(subscription.subscriptionId)
+        self.log.info(
+            "subscription {subscriptionId} cancelled: {reason}",
+            subscriptionId=subscription.subscriptionId,
+            reason=reason,
+            recipient=subscription.recipientUri,
+        )

@@ -1,0 +1,492 @@
+"""
+The subscription manager and the retry queue (dispatcher), on a L{Clock} with a
+scripted delivery method: no sleeping tests.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import Clock
+from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from ipp_ntfy.dispatcher import Dispatcher
+from ipp_ntfy.interfaces import IDeliveryMethod
+from ipp_ntfy.manager import (
+    SubscriptionManager,
+    eventFromPayload,
+    eventToPayload,
+    personalize,
+)
+from ipp_ntfy.notification import Event
+from ipp_ntfy.outcome import DeliveryOutcome, OutcomeKind
+from ipp_ntfy.retry import RetryPolicy, backoffPolicy
+from ipp_ntfy.store import MemoryStore
+from ipp_ntfy.subscription import SubscriptionError, SubscriptionPolicy
+
+PRINTER = "ipp://relay.example/ipp/printers/q"
+DELIVERED = DeliveryOutcome(OutcomeKind.DELIVERED)
+
+
+def event(
+    kind: str = "printer-stopped", jobId: Optional[int] = None, n: int = 1
+) -> Event:
+    return Event(
+        source="upstream",
+        subscriptionId=99,
+        sequenceNumber=n,
+        event=kind,
+        printerUri=PRINTER,
+        jobId=jobId,
+        printerUpTime=1000 + n,
+        text=f"event {n}",
+    )
+
+
+@implementer(IDeliveryMethod)
+class ScriptedDelivery:
+    """
+    Records each request; answers with what C{answer(recipient, events)} returns
+    (default: every event delivered), or holds it when C{hold} is set.
+    """
+
+    def __init__(self) -> None:
+        self.requests: List[Tuple[float, str, List[Event]]] = []
+        self.answer: Callable[[str, List[Event]], List[DeliveryOutcome]] = (
+            lambda recipient, events: [DELIVERED] * len(events)
+        )
+        self.clock: Optional[Clock] = None
+        self.held: List[Deferred[List[DeliveryOutcome]]] = []
+        self.hold = False
+
+    def deliver(
+        self, recipientUri: str, events: Sequence[Event]
+    ) -> Deferred[List[DeliveryOutcome]]:
+        now = self.clock.seconds() if self.clock else 0.0
+        self.requests.append((now, recipientUri, list(events)))
+        if self.hold:
+            d: Deferred[List[DeliveryOutcome]] = Deferred()
+            self.held.append(d)
+            return d
+        return succeed(self.answer(recipientUri, list(events)))
+
+    def received(self, recipient: str) -> List[Tuple[int, int]]:
+        """
+        (subscription, sequence) of every event delivered to C{recipient}.
+        """
+        return [
+            (e.subscriptionId, e.sequenceNumber)
+            for _, r, events in self.requests
+            if r == recipient
+            for e in events
+        ]
+
+
+class Harness(SynchronousTestCase):
+    """
+    A manager and a dispatcher on a clock, a memory store and a scripted delivery.
+    """
+
+    def setUpQueue(self, **dispatcherOptions: Any) -> None:
+        self.clock = Clock()
+        self.clock.advance(1_800_000_000)
+        self.store = MemoryStore()
+        self.manager = SubscriptionManager(
+            self.store, self.clock, SubscriptionPolicy(maxSubscriptions=5)
+        )
+        self.delivery = ScriptedDelivery()
+        self.delivery.clock = self.clock
+        jitter = random.Random(7).random
+        self.dispatcher = Dispatcher(
+            self.store,
+            self.delivery,
+            self.clock,
+            RetryPolicy(backoffPolicy(jitter=jitter), maxAge=3600.0),
+            **dispatcherOptions,
+        )
+        self.manager.onQueued(self.dispatcher.wake)
+        self.manager.startService()
+        self.dispatcher.startService()
+
+    def subscribe(self, recipient: str, **kwargs: Any) -> int:
+        kwargs.setdefault("events", ["all"])
+        subscription = self.successResultOf(
+            self.manager.subscribe(PRINTER, recipientUri=recipient, **kwargs)
+        )
+        return subscription.subscriptionId
+
+    def publish(self, e: Event) -> List[Tuple[int, int]]:
+        result: List[Tuple[int, int]] = self.successResultOf(self.manager.publish(e))
+        return result
+
+
+class PayloadTests(SynchronousTestCase):
+    def test_roundTrip(self) -> None:
+        import datetime
+
+        original = event("job-completed", jobId=7)
+        original = original.__class__(
+            **{
+                **{
+                    f: getattr(original, f)
+                    for f in (
+                        "source",
+                        "subscriptionId",
+                        "sequenceNumber",
+                        "event",
+                        "printerUri",
+                        "jobId",
+                        "text",
+                    )
+                },
+                "receivedAt": datetime.datetime(
+                    2026, 1, 2, tzinfo=datetime.timezone.utc
+                ),
+            }
+        )
+        self.assertEqual(eventFromPayload(eventToPayload(original)), original)
+
+
+class ManagerTests(Harness):
+    def setUp(self) -> None:
+        self.setUpQueue()
+
+    def test_sequenceNumbersGapFree(self) -> None:
+        """
+        Each subscription numbers its events 1, 2, 3..., independently.
+        """
+        a = self.subscribe("http://a.example/n", events=["printer-stopped"])
+        b = self.subscribe("http://b.example/n", events=["all"])
+        self.assertEqual(self.publish(event(n=1)), [(a, 1), (b, 1)])
+        self.assertEqual(self.publish(event("job-created", jobId=3, n=2)), [(b, 2)])
+        self.assertEqual(self.publish(event(n=3)), [(a, 2), (b, 3)])
+
+    def test_hierarchy(self) -> None:
+        """
+        job-state-changed covers job-completed; the notification says which
+        subscribed keyword matched.
+        """
+        s = self.subscribe("http://a.example/n", events=["job-state-changed"])
+        self.assertEqual(self.publish(event("job-completed", jobId=1)), [(s, 1)])
+        self.assertEqual(self.publish(event("printer-stopped")), [])
+        [stored] = self.successResultOf(self.manager.history(s))
+        self.assertEqual(stored.event, "job-state-changed")
+        self.assertEqual(stored.subscriptionId, s)
+        self.assertEqual(stored.printerUri, PRINTER)
+
+    def test_leaseExpiry(self) -> None:
+        s = self.subscribe("http://a.example/n", leaseDuration=120)
+        self.clock.advance(119)
+        self.assertIsNotNone(self.successResultOf(self.manager.get(s)))
+        self.clock.advance(1)
+        self.assertIsNone(self.successResultOf(self.manager.get(s)))
+        self.assertEqual(self.publish(event()), [])
+
+    def test_leaseRenewal(self) -> None:
+        s = self.subscribe("http://a.example/n", leaseDuration=120)
+        self.clock.advance(100)
+        renewed = self.successResultOf(self.manager.renew(s, 120))
+        self.assertEqual(renewed.leaseExpiresAt, self.clock.seconds() + 120)
+        self.clock.advance(100)
+        self.assertIsNotNone(self.successResultOf(self.manager.get(s)))
+
+    def test_leaseForever(self) -> None:
+        s = self.subscribe("http://a.example/n", leaseDuration=0)
+        self.clock.advance(10 * 365 * 86400)
+        self.assertIsNotNone(self.successResultOf(self.manager.get(s)))
+
+    def test_sweepCancelsExpired(self) -> None:
+        s = self.subscribe("http://a.example/n", leaseDuration=60)
+        self.clock.advance(61)
+        self.clock.advance(60)  # the sweep runs every 60 s
+        self.assertIsNone(self.successResultOf(self.store.getSubscription(s)))
+
+    def test_renewUnknown(self) -> None:
+        failure = self.failureResultOf(self.manager.renew(12345), SubscriptionError)
+        self.assertEqual(failure.value.statusCode, 0x0406)
+
+    def test_limitAnswered0x0415(self) -> None:
+        for n in range(5):
+            self.subscribe(f"http://a.example/{n}")
+        failure = self.failureResultOf(
+            self.manager.subscribe(PRINTER, recipientUri="http://a.example/x"),
+            SubscriptionError,
+        )
+        self.assertEqual(failure.value.statusCode, 0x0415)
+
+    def test_throttledJobProgress(self) -> None:
+        """
+        notify-time-interval: at most one job-progress per interval; suppressed
+        ones take no sequence number.
+        """
+        s = self.subscribe(
+            "http://a.example/n", events=["job-progress", "job-completed"]
+        )
+        # The policy must accept notify-time-interval; set it on the stored record.
+        stored = self.successResultOf(self.store.getSubscription(s))
+        assert stored is not None
+        self.successResultOf(
+            self.store.updateSubscription(stored.replace(timeInterval=10))
+        )
+        self.assertEqual(self.publish(event("job-progress", jobId=1)), [(s, 1)])
+        self.clock.advance(5)
+        self.assertEqual(self.publish(event("job-progress", jobId=1)), [])
+        self.assertEqual(self.publish(event("job-completed", jobId=1)), [(s, 2)])
+        self.clock.advance(5)
+        self.assertEqual(self.publish(event("job-progress", jobId=1)), [(s, 3)])
+
+
+class DispatcherTests(Harness):
+    def setUp(self) -> None:
+        self.setUpQueue()
+
+    def test_verify(self) -> None:
+        self.assertTrue(verifyObject(IDeliveryMethod, self.delivery))
+
+    def test_deliveredInOrder(self) -> None:
+        s = self.subscribe("http://a.example/n", events=["all"])
+        for n in range(1, 4):
+            self.publish(event(n=n))
+        self.clock.advance(0)
+        self.assertEqual(
+            self.delivery.received("http://a.example/n"), [(s, 1), (s, 2), (s, 3)]
+        )
+        self.assertEqual(self.successResultOf(self.store.queueDepth()), 0)
+
+    def test_sameRecipientOneRequest(self) -> None:
+        """
+        Events queued together for one recipient go in one request, even across
+        subscriptions.
+        """
+        a = self.subscribe("http://a.example/n")
+        b = self.subscribe("http://a.example/n")
+        self.dispatcher.stopService()
+        self.publish(event(n=1))
+        self.publish(event(n=2))
+        self.dispatcher.startService()
+        self.clock.advance(0)
+        self.assertEqual(len(self.delivery.requests), 1)
+        self.assertEqual(
+            sorted(self.delivery.received("http://a.example/n")),
+            [(a, 1), (a, 2), (b, 1), (b, 2)],
+        )
+
+    def test_cancelOn0x0406(self) -> None:
+        s = self.subscribe("http://a.example/n")
+        self.delivery.answer = lambda r, events: (
+            [DeliveryOutcome(OutcomeKind.CANCEL, "client-error-not-found")]
+            * len(events)
+        )
+        self.publish(event())
+        self.clock.advance(0)
+        self.assertIsNone(self.successResultOf(self.store.getSubscription(s)))
+        self.assertEqual(self.publish(event(n=2)), [])
+
+    def test_cancelAfterConsuming(self) -> None:
+        """
+        0x0006: the event counts as delivered, then the subscription is cancelled.
+        """
+        s = self.subscribe("http://a.example/n")
+        self.delivery.answer = lambda r, events: (
+            [DeliveryOutcome(OutcomeKind.CANCEL, "cancel", consumed=True)] * len(events)
+        )
+        self.publish(event())
+        self.clock.advance(0)
+        self.assertIsNone(self.successResultOf(self.store.getSubscription(s)))
+        self.assertEqual(self.successResultOf(self.store.deadLetters()), [])
+
+    def test_httpGoneCancels(self) -> None:
+        s = self.subscribe("http://a.example/n")
+        self.delivery.answer = lambda r, events: (
+            [DeliveryOutcome(OutcomeKind.CANCEL, "HTTP 410 Gone")] * len(events)
+        )
+        self.publish(event())
+        self.clock.advance(0)
+        self.assertIsNone(self.successResultOf(self.store.getSubscription(s)))
+
+    def test_retryAfterHonoured(self) -> None:
+        self.subscribe("http://a.example/n")
+        answers = [
+            [DeliveryOutcome(OutcomeKind.RETRY, "HTTP 503", retryAfter=120.0)],
+            [DELIVERED],
+        ]
+        self.delivery.answer = lambda r, events: answers.pop(0)
+        self.publish(event())
+        self.clock.advance(0)
+        self.assertEqual(len(self.delivery.requests), 1)
+        self.clock.advance(119)
+        self.assertEqual(len(self.delivery.requests), 1)
+        self.clock.advance(1)
+        self.assertEqual(len(self.delivery.requests), 2)
+        self.assertEqual(self.successResultOf(self.store.queueDepth()), 0)
+
+    def test_maximumAgeDeadLetters(self) -> None:
+        """
+        An event that cannot be delivered within the maximum age is dead-lettered
+        with its last error; the subscription's later events go on.
+        """
+        s = self.subscribe("http://a.example/n")
+        self.delivery.answer = lambda r, events: (
+            [DeliveryOutcome(OutcomeKind.RETRY, "connection refused")] * len(events)
+        )
+        self.publish(event(n=1))
+        for _ in range(200):
+            self.clock.advance(60)
+        [dead] = self.successResultOf(self.store.deadLetters(s))
+        self.assertEqual(dead.sequenceNumber, 1)
+        self.assertIn("maximum age reached", dead.lastError)
+        self.assertIn("connection refused", dead.lastError)
+        self.delivery.answer = lambda r, events: [DELIVERED] * len(events)
+        self.publish(event(n=2))
+        self.clock.advance(0)
+        self.assertEqual(self.delivery.received("http://a.example/n")[-1], (s, 2))
+
+    def test_failedIsDeadLetteredAtOnce(self) -> None:
+        s = self.subscribe("http://a.example/n")
+        answers = [
+            [DeliveryOutcome(OutcomeKind.FAILED, "HTTP 400"), DELIVERED],
+            [DELIVERED],
+        ]
+        self.delivery.answer = lambda r, events: answers.pop(0)
+        self.dispatcher.stopService()
+        self.publish(event(n=1))
+        self.publish(event(n=2))
+        self.dispatcher.startService()
+        self.clock.advance(0)
+        self.clock.advance(0)
+        [dead] = self.successResultOf(self.store.deadLetters(s))
+        self.assertEqual((dead.sequenceNumber, dead.lastError), (1, "HTTP 400"))
+        self.assertEqual(
+            self.delivery.received("http://a.example/n"), [(s, 1), (s, 2), (s, 2)]
+        )
+        self.assertEqual(self.successResultOf(self.store.queueDepth()), 0)
+
+    def test_partialBatchKeepsOrder(self) -> None:
+        """
+        When the second of three events is not delivered, the first is
+        acknowledged and the second and third are sent again, in order.
+        """
+        s = self.subscribe("http://a.example/n")
+        answers = [
+            [DELIVERED, DeliveryOutcome(OutcomeKind.RETRY, "0x0505"), DELIVERED],
+            [DELIVERED, DELIVERED],
+        ]
+        self.delivery.answer = lambda r, events: answers.pop(0)
+        self.dispatcher.stopService()
+        for n in (1, 2, 3):
+            self.publish(event(n=n))
+        self.dispatcher.startService()
+        self.clock.advance(0)
+        self.clock.advance(400)
+        self.assertEqual(
+            self.delivery.received("http://a.example/n"),
+            [(s, 1), (s, 2), (s, 3), (s, 2), (s, 3)],
+        )
+        self.assertEqual(self.successResultOf(self.store.queueDepth()), 0)
+
+    def test_jobSubscriptionEndsAfterJobCompleted(self) -> None:
+        s = self.subscribe("http://a.example/n", jobId=5, events=["job-completed"])
+        self.publish(event("job-completed", jobId=5))
+        self.clock.advance(0)
+        self.assertEqual(self.delivery.received("http://a.example/n"), [(s, 1)])
+        self.assertIsNone(self.successResultOf(self.store.getSubscription(s)))
+
+    def test_outage(self) -> None:
+        """
+        A listener unreachable for 10 minutes: its events are retried with growing
+        (jittered) backoff and all delivered in order once it is back; another
+        recipient is served on time meanwhile.
+        """
+        down = self.subscribe("http://down.example/n")
+        up = self.subscribe("http://up.example/n")
+        outageEnds = self.clock.seconds() + 600
+
+        def answer(recipient: str, events: List[Event]) -> List[DeliveryOutcome]:
+            if (
+                recipient == "http://down.example/n"
+                and self.clock.seconds() < outageEnds
+            ):
+                return [DeliveryOutcome(OutcomeKind.RETRY, "connection refused")] * len(
+                    events
+                )
+            return [DELIVERED] * len(events)
+
+        self.delivery.answer = answer
+        attempts: List[Dict[str, Any]] = []
+
+        @implementer(ILogObserver)
+        def observe(e: LogEvent) -> None:
+            if "attempt" in e and e.get("subscriptionId") == down:
+                attempts.append(e)
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        served: List[float] = []
+        for n in range(1, 21):
+            published = self.clock.seconds()
+            self.publish(event(n=n))
+            self.clock.advance(0)
+            last = [
+                t for t, r, _ in self.delivery.requests if r == "http://up.example/n"
+            ][-1]
+            served.append(last - published)
+            self.clock.advance(30)
+        self.assertEqual(served, [0.0] * 20)
+        for _ in range(400):
+            self.clock.advance(5)
+        received = self.delivery.received("http://down.example/n")
+        delivered = [seq for sub, seq in received if sub == down]
+        # Everything arrived, in order (retries re-send a tail: duplicates only
+        # of events whose delivery had failed).
+        firsts = sorted(set(delivered), key=delivered.index)
+        self.assertEqual(firsts, list(range(1, 21)))
+        self.assertEqual(self.successResultOf(self.store.queueDepth(down)), 0)
+        delays = [a["delay"] for a in attempts]
+        self.assertGreater(len(delays), 3)
+        self.assertTrue(all(d <= 300.0 for d in delays))
+        self.assertLess(min(delays[:2]), 4.0)
+        self.assertGreater(max(delays), 30.0)
+        self.assertEqual(
+            self.delivery.received("http://up.example/n"),
+            [(up, n) for n in range(1, 21)],
+        )
+
+    def test_stopWaitsForInFlight(self) -> None:
+        """
+        stopService fires only once the delivery under way is recorded.
+        """
+        s = self.subscribe("http://a.example/n")
+        self.delivery.hold = True
+        self.publish(event())
+        self.clock.advance(0)
+        stopped = self.dispatcher.stopService()
+        self.assertNoResult(stopped)
+        self.delivery.held[0].callback([DELIVERED])
+        self.successResultOf(stopped)
+        self.assertEqual(self.successResultOf(self.store.queueDepth(s)), 0)
+
+
+class PersonalizeTests(SynchronousTestCase):
+    def test_fields(self) -> None:
+        from ipp_ntfy.subscription import Subscription
+
+        subscription = Subscription(
+            subscriptionId=4,
+            printerUri="ipp://relay/ipp/printers/p",
+            events=("printer-state-changed",),
+            recipientUri="http://x/",
+            userData=b"mine",
+            naturalLanguage="de",
+        )
+        mine = personalize(event("printer-stopped"), subscription, 17)
+        self.assertEqual(
+            (mine.subscriptionId, mine.sequenceNumber, mine.event, mine.printerUri),
+            (4, 17, "printer-state-changed", "ipp://relay/ipp/printers/p"),
+        )
+        self.assertEqual((mine.userData, mine.naturalLanguage), (b"mine", "de"))
+        self.assertEqual(mine.text, "event 1")
