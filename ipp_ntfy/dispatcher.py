@@ -11,7 +11,7 @@ Events for several subscriptions with the same recipient share one request.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
@@ -40,6 +40,11 @@ class Dispatcher(Service):
     @param maxInFlight: the most requests under way at once.
     @param pollInterval: the longest wait between two looks at the queue (other
         processes may add to a shared store).
+    @param prepare: turns a stored event into the notification sent for one
+        subscription; by default L{personalize} (the subscription's id, sequence
+        number, printer URI and user data).  A source that forwards events as they
+        are (the CUPS notifier) passes C{lambda event, subscription, sequence:
+        event}.
     """
 
     log = Logger()
@@ -54,8 +59,10 @@ class Dispatcher(Service):
         batchSize: int = 50,
         maxInFlight: int = 20,
         pollInterval: float = 5.0,
+        prepare: Callable[[Event, Subscription, int], Event] = personalize,
     ) -> None:
         self.store = store
+        self.prepare = prepare
         self.delivery = delivery
         self.clock = clock
         self.policy = policy or RetryPolicy()
@@ -206,7 +213,7 @@ class Dispatcher(Service):
             if subscription is None:
                 continue  # cancelled meanwhile: its queue went with it
             try:
-                event = personalize(
+                event = self.prepare(
                     eventFromPayload(item.payload), subscription, item.sequenceNumber
                 )
             except Exception as e:

@@ -201,6 +201,18 @@ class ISubscriptionStore(Interface):
         @return: how many events are queued (for one subscription, or in all).
         """
 
+    def getCursor(name: str) -> Deferred[Optional[str]]:
+        """
+        @return: the value last stored under C{name} by L{setCursor}, or C{None}.
+            Cursors are small named values that sources keep across restarts (an
+            upstream subscription id and the last sequence number seen).
+        """
+
+    def setCursor(name: str, value: Optional[str]) -> Deferred[None]:
+        """
+        Store (or, with C{None}, delete) the cursor C{name}.
+        """
+
     def close() -> Deferred[None]:
         """
         Finish pending writes and release the storage.

@@ -855,3 +855,23 @@ class StoreTestsMixin(_Base):
         self.assertEqual(await appended, [1])
         self.assertEqual(await depth, 1)
         self.assertEqual((await got).lastSequence, 1)  # type: ignore[union-attr]
+
+    async def test_cursors(self) -> None:
+        """
+        Cursors are named strings: set, replaced, deleted with None.
+        """
+        store = await self.store()
+        self.assertIsNone(await store.getCursor("upstream:ipp://cups/printers/q"))
+        await store.setCursor("upstream:ipp://cups/printers/q", "12:40")
+        await store.setCursor("other", "x")
+        self.assertEqual(
+            await store.getCursor("upstream:ipp://cups/printers/q"), "12:40"
+        )
+        await store.setCursor("upstream:ipp://cups/printers/q", "12:41")
+        self.assertEqual(
+            await store.getCursor("upstream:ipp://cups/printers/q"), "12:41"
+        )
+        await store.setCursor("other", None)
+        self.assertIsNone(await store.getCursor("other"))
+        with self.assertRaises(TypeError):
+            await store.setCursor("bad", 7)  # type: ignore[arg-type]

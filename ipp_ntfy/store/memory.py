@@ -80,6 +80,7 @@ class MemoryStore:
         self._history: Dict[int, Dict[int, Tuple[bytes, float]]] = {}
         self._queues: Dict[int, Dict[int, _Queued]] = {}
         self._deadLetters: Dict[Tuple[int, int], DeadLetter] = {}
+        self._cursors: Dict[str, str] = {}
         self._closed = False
 
     def _checkOpen(self) -> None:
@@ -498,6 +499,33 @@ class MemoryStore:
                 queue[sequence] = _Queued(letter.payload, 0, now, now)
                 queued += 1
         return queued
+
+    def getCursor(self, name: str) -> Deferred[Optional[str]]:
+        """
+        See L{ISubscriptionStore.getCursor}.
+        """
+        return execute(self._getCursor, name)
+
+    def _getCursor(self, name: str) -> Optional[str]:
+        self._checkOpen()
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        return self._cursors.get(name)
+
+    def setCursor(self, name: str, value: Optional[str]) -> Deferred[None]:
+        """
+        See L{ISubscriptionStore.setCursor}.
+        """
+        return execute(self._setCursor, name, value)
+
+    def _setCursor(self, name: str, value: Optional[str]) -> None:
+        self._checkOpen()
+        if not isinstance(name, str) or not (value is None or isinstance(value, str)):
+            raise TypeError("a cursor's name and value are strings")
+        if value is None:
+            self._cursors.pop(name, None)
+        else:
+            self._cursors[name] = value
 
     def close(self) -> Deferred[None]:
         """

@@ -201,6 +201,8 @@ def _statements(*statements: str) -> Callable[[sqlite3.Connection], None]:
 #: C{n} to C{n + 1}.  The current version is C{len(MIGRATIONS)}.
 MIGRATIONS: List[Callable[[sqlite3.Connection], None]] = [
     _statements(*_VERSION_1),
+    # Version 2: named cursors that sources keep across restarts.
+    _statements("CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL)"),
 ]
 
 
@@ -580,6 +582,24 @@ def _nextDue(connection: sqlite3.Connection) -> Optional[float]:
         " WHERE headNotBefore IS NOT NULL AND recipientUri IS NOT NULL"
     ).fetchall()
     return None if nextDue is None else float(nextDue)
+
+
+def _getCursor(connection: sqlite3.Connection, name: str) -> Optional[str]:
+    row = connection.execute(
+        "SELECT value FROM cursors WHERE name = ?", (name,)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _setCursor(connection: sqlite3.Connection, name: str, value: Optional[str]) -> None:
+    if value is None:
+        connection.execute("DELETE FROM cursors WHERE name = ?", (name,))
+    else:
+        connection.execute(
+            "INSERT INTO cursors (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
 
 def _acknowledge(
@@ -1155,6 +1175,22 @@ class SQLiteStore:
         See L{ISubscriptionStore.nextDue}.
         """
         return self._read(_nextDue)
+
+    def getCursor(self, name: str) -> Deferred[Optional[str]]:
+        """
+        See L{ISubscriptionStore.getCursor}.
+        """
+        if not isinstance(name, str):
+            return fail(TypeError(f"name must be a str, not {type(name).__name__}"))
+        return self._read(lambda c: _getCursor(c, name))
+
+    def setCursor(self, name: str, value: Optional[str]) -> Deferred[None]:
+        """
+        See L{ISubscriptionStore.setCursor}.
+        """
+        if not isinstance(name, str) or not (value is None or isinstance(value, str)):
+            return fail(TypeError("a cursor's name and value are strings"))
+        return self._write(lambda c: _setCursor(c, name, value))
 
     def acknowledge(
         self, subscriptionId: int, sequences: Sequence[int]
