@@ -32,14 +32,16 @@ from __future__ import annotations
 import base64
 import datetime
 import re
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from enum import IntEnum
+from operator import itemgetter
 from typing import (
     Any,
     Dict,
     Iterable,
     List,
     Mapping,
+    NamedTuple,
     Optional,
     Sequence,
     Tuple,
@@ -355,6 +357,23 @@ def _coreValue(attribute: Attribute, core: _Core) -> Any:
     )
 
 
+_UTC = datetime.timezone.utc
+
+
+def _utc(when: object) -> Optional[datetime.datetime]:
+    """
+    @return: C{when} in UTC, or C{None} for C{None}.
+    @raise NotificationError: if C{when} is not an aware datetime.
+    """
+    if when is None:
+        return None
+    if type(when) is datetime.datetime and when.tzinfo is _UTC:
+        return when
+    if not isinstance(when, datetime.datetime) or when.utcoffset() is None:
+        raise NotificationError(f"receivedAt must be an aware datetime, not {when!r}")
+    return when.astimezone(_UTC)
+
+
 def _sameValue(attribute: Attribute, core: _Core, value: object) -> bool:
     try:
         return bool(_coreValue(attribute, core) == value)
@@ -383,7 +402,8 @@ class Event:
     attribute given in C{attributes} that a typed field covers is kept as given
     (its value tag too) when it says the same as the field, and replaced by the
     field's value otherwise: the fields win.  Give C{attributes} under RFC 3995
-    names; L{fromGroup} is what reads the seed draft's names.
+    names; L{fromGroup} is what reads the seed draft's names (and it keeps a group
+    that already has this form as it is, rather than rebuild an equal one).
 
     Equality covers every field, L{attributes} included.  Events of one
     subscription are told apart by L{key}.
@@ -472,17 +492,7 @@ class Event:
                 )
         if not self.event:
             raise NotificationError("event must not be empty")
-        if self.receivedAt is not None:
-            if (
-                not isinstance(self.receivedAt, datetime.datetime)
-                or self.receivedAt.utcoffset() is None
-            ):
-                raise NotificationError(
-                    f"receivedAt must be an aware datetime, not {self.receivedAt!r}"
-                )
-            object.__setattr__(
-                self, "receivedAt", self.receivedAt.astimezone(datetime.timezone.utc)
-            )
+        object.__setattr__(self, "receivedAt", _utc(self.receivedAt))
         object.__setattr__(self, "attributes", self._render(self.attributes))
 
     def _render(self, given: Iterable[Attribute]) -> Group:
@@ -538,6 +548,14 @@ class Event:
         names.  A flat name is only renamed when the group does not also hold the
         RFC name (then it stays as it is).  A single-valued attribute with several
         values gives its first one to the typed field and is kept whole.
+
+        A group that already is what the constructor would rebuild (RFC 3995 names,
+        each once, in cupsd's order, with C{notify-charset} and
+        C{notify-natural-language}, every typed value of its field's type: the
+        events CUPS and ipp_ntfy write) is read in one pass and kept as it is:
+        C{event.attributes} is then C{group} itself, not a copy, and the fields
+        are not checked again.  This is only quicker: the event is equal to the
+        one rebuilt.  A decoded group is read without building its attributes.
 
         @param group: an event-notification group (tag 0x07), or the attributes
             (a L{Collection} too).
@@ -670,6 +688,226 @@ def _normalize(attributes: Iterable[Attribute]) -> List[Attribute]:
     return list(result.values())
 
 
+# --- Reading an event fast -------------------------------------------------------
+#
+# Nearly every event group already is what the constructor would rebuild from it
+# (see _plan): CUPS and ipp_ntfy write exactly that.  Such a group becomes the
+# event's attributes as it is, the typed fields are read straight from it, and the
+# event is made without __post_init__, which would only check the same values again
+# and rebuild an equal group.  Whether a group qualifies, and where each typed field
+# is in it, depends only on its sequence of attribute names (its shape), so it is
+# decided once per shape.  Anything else takes the full path of
+# _eventFromAttributes, which also gives the errors.
+
+
+class _Plan(NamedTuple):
+    """
+    Where the typed fields are in a group of one shape, by kind: C{(field, index)}
+    pairs, and C{(field, start, stop)} for keywords; indexes into the group's
+    attributes or into the decoder's flat field list (then a keyword attribute's
+    values are its entries from C{start} to C{stop}).
+    """
+
+    ints: Tuple[Tuple[str, int], ...]
+    strings: Tuple[Tuple[str, int], ...]
+    octets: Tuple[Tuple[str, int], ...]
+    keywords: Tuple[Tuple[str, int, int], ...]
+
+
+_RANK = {name: rank for rank, name in enumerate(_ORDER)}
+_ALWAYS = frozenset({*_REQUIRED, "notify-charset", "notify-natural-language"})
+# Plans by shape: the tuple of attribute names, or of the decoder's field names
+# (None for an additional value).  None for a shape that takes the full path.
+_PLANS: Dict[Tuple[Optional[str], ...], Optional[_Plan]] = {}
+_MAX_PLANS = 1024
+_name = itemgetter(0)
+# Every field of an Event, in order, with its default (None for the required ones,
+# which every plan sets).
+_DEFAULTS: Dict[str, Any] = {
+    f.name: None if f.default is MISSING else f.default for f in fields(Event)
+}
+
+
+def _plan(shape: Tuple[Optional[str], ...]) -> Optional[_Plan]:
+    """
+    Decide whether groups of this shape are read fast, and where their typed fields
+    are.  They are when the group is exactly what L{Event} would rebuild from it:
+    every name once (duplicates are for L{_normalize} to check), no
+    C{machine-consumable-report} and no flat name to rename (one whose RFC name is
+    absent), C{notify-charset}, C{notify-natural-language} and the three required
+    attributes present, and the names of L{_ORDER} first, in that order.  The values
+    are checked on each read.
+
+    @param shape: the attribute names, in order; or the names of the decoder's flat
+        field list, C{None} for an additional value of the attribute before.
+    @return: the plan, or C{None} for the full path.
+    """
+    named = [(index, name) for index, name in enumerate(shape) if name is not None]
+    names = {name for _, name in named}
+    if (
+        not named
+        or named[0][0] != 0
+        or len(names) != len(named)
+        or MACHINE_CONSUMABLE_REPORT in names
+        or not _ALWAYS <= names
+    ):
+        return None
+    last = -1
+    for _, name in named:
+        target = ALIASES.get(name)
+        if target is not None and target not in names:
+            return None
+        # Unlisted names rank last, in any order among themselves.
+        rank = _RANK.get(name, len(_ORDER))
+        if rank < last:
+            return None
+        last = rank
+    ints: List[Tuple[str, int]] = []
+    strings: List[Tuple[str, int]] = []
+    octets: List[Tuple[str, int]] = []
+    keywords: List[Tuple[str, int, int]] = []
+    stops = [index for index, _ in named[1:]] + [len(shape)]
+    for (index, name), stop in zip(named, stops):
+        core = _CORE_BY_NAME.get(name)
+        if core is None:
+            continue
+        if core.kind == "int":
+            ints.append((core.field, index))
+        elif core.kind == "str":
+            strings.append((core.field, index))
+        elif core.kind == "bytes":
+            octets.append((core.field, index))
+        else:
+            keywords.append((core.field, index, stop))
+    return _Plan(tuple(ints), tuple(strings), tuple(octets), tuple(keywords))
+
+
+def _readFields(
+    entries: Sequence[Tuple[Optional[str], int, Value]],
+    plan: _Plan,
+    values: Dict[str, Any],
+) -> bool:
+    """
+    Read the typed fields of a group from the decoder's flat field list into
+    C{values}.
+
+    @return: whether every value has its field's type (else nothing is decided:
+        the full path reads the group).
+    """
+    for name, index in plan.ints:
+        value = entries[index][2]
+        if type(value) is not int or not _INT32_MIN <= value <= _INT32_MAX:
+            return False
+        values[name] = value
+    for name, index in plan.strings:
+        value = entries[index][2]
+        if type(value) is not str:
+            return False
+        values[name] = value
+    for name, index in plan.octets:
+        value = entries[index][2]
+        if type(value) is not bytes:
+            return False
+        values[name] = value
+    for name, start, stop in plan.keywords:
+        if stop == start + 1:
+            value = entries[start][2]
+            if type(value) is not str:
+                return False
+            values[name] = (value,)
+        else:
+            keywords = tuple([entry[2] for entry in entries[start:stop]])
+            for value in keywords:
+                if type(value) is not str:
+                    return False
+            values[name] = keywords
+    return True
+
+
+def _readAttributes(
+    attributes: Sequence[Attribute], plan: _Plan, values: Dict[str, Any]
+) -> bool:
+    """
+    L{_readFields}, from the attributes of a group.
+    """
+    for name, index in plan.ints:
+        value = attributes[index][1][0]
+        if type(value) is not int or not _INT32_MIN <= value <= _INT32_MAX:
+            return False
+        values[name] = value
+    for name, index in plan.strings:
+        value = attributes[index][1][0]
+        if type(value) is not str:
+            return False
+        values[name] = value
+    for name, index in plan.octets:
+        value = attributes[index][1][0]
+        if type(value) is not bytes:
+            return False
+        values[name] = value
+    for name, index, _ in plan.keywords:
+        keywords = attributes[index][1]
+        if type(keywords) is not tuple:
+            return False
+        for value in keywords:
+            if type(value) is not str:
+                return False
+        values[name] = keywords
+    return True
+
+
+def _fastEvent(
+    group: Group, source: str, receivedAt: Optional[datetime.datetime]
+) -> Optional[Event]:
+    """
+    Read an event from an event-notification group that already is what L{Event}
+    would rebuild, keeping the group as L{Event.attributes}.
+
+    @param source: a C{str}.
+    @param receivedAt: C{None} or an aware datetime in UTC (as L{_utc} gives).
+    @return: the event, equal to what the full path gives; or C{None} when the
+        group is not of that kind, and the full path decides.
+    """
+    entries: Optional[List[Tuple[Optional[str], int, Value]]] = getattr(
+        group, "_fields", None
+    )
+    if entries is not None:
+        # A decoded group, whose attributes are only built when first asked for:
+        # read the decoder's flat list of (name, or None for an additional value,
+        # value tag, value) instead (Group._fields, which ipp.message keeps for
+        # that).  A group built from attributes has none.
+        shape = tuple(map(_name, entries))
+    else:
+        attributes = group.attributes
+        shape = tuple(map(_name, attributes))
+    try:
+        plan = _PLANS[shape]
+    except KeyError:
+        plan = _plan(shape)
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[shape] = plan
+    if plan is None:
+        return None
+    values = _DEFAULTS.copy()
+    if entries is not None:
+        read = _readFields(entries, plan, values)
+    else:
+        read = _readAttributes(attributes, plan, values)
+    if not read or not values["event"]:
+        return None
+    values["source"] = source
+    values["receivedAt"] = receivedAt
+    values["attributes"] = group
+    event: Event = _newObject(Event)
+    _setAttribute(event, "__dict__", values)
+    return event
+
+
+_newObject = object.__new__
+_setAttribute = object.__setattr__
+
+
 def _eventFromAttributes(
     attributes: Iterable[Attribute],
     source: str,
@@ -677,11 +915,42 @@ def _eventFromAttributes(
     charset: str,
     naturalLanguage: str,
 ) -> Event:
-    if isinstance(attributes, Group) and attributes.tag != GroupTag.EVENT_NOTIFICATION:
-        raise NotificationError(
-            f"{groupTagName(attributes.tag)} is not an event-notification group"
-        )
-    normalized = _normalize(attributes)
+    if isinstance(attributes, Group):
+        if attributes.tag != GroupTag.EVENT_NOTIFICATION:
+            raise NotificationError(
+                f"{groupTagName(attributes.tag)} is not an event-notification group"
+            )
+        group = attributes
+    else:
+        group = Group(GroupTag.EVENT_NOTIFICATION, attributes)
+    if type(source) is str:
+        try:
+            received = _utc(receivedAt)
+        except NotificationError:
+            # The full path says so, after any fault of the attributes.
+            pass
+        else:
+            event = _fastEvent(group, source, received)
+            if event is not None:
+                return event
+    return _fullEvent(group, source, receivedAt, charset, naturalLanguage)
+
+
+def _fullEvent(
+    group: Group,
+    source: str,
+    receivedAt: Optional[datetime.datetime],
+    charset: str,
+    naturalLanguage: str,
+) -> Event:
+    """
+    Read an event from any event-notification group: names normalised, the
+    attributes rebuilt by the constructor, every fault raised.
+
+    @param charset: C{notify-charset} if the group has none.
+    @param naturalLanguage: C{notify-natural-language} if the group has none.
+    """
+    normalized = _normalize(group)
     byName = {attribute.name: attribute for attribute in normalized}
     fields: Dict[str, Any] = {}
     for core in _CORE:
@@ -879,7 +1148,12 @@ def overallStatus(statuses: Sequence[int]) -> int:
         notifications} (0x0004) when some were, C{client-error-ignored-all-
         notifications} (0x0416) when none were.
     """
-    consumed = sum(1 for status in statuses if isConsumed(status))
+    if isinstance(statuses, (list, tuple)):
+        consumed = statuses.count(STATUS_OK) + statuses.count(
+            ReportStatus.CANCEL_SUBSCRIPTION.value
+        )
+    else:
+        consumed = sum(1 for status in statuses if isConsumed(status))
     if consumed == len(statuses):
         return STATUS_OK
     if consumed:
@@ -923,14 +1197,24 @@ def _checkDialect(dialect: str, version: Tuple[int, int]) -> None:
         )
 
 
+_CHARSET_UTF8 = Attribute.charset("attributes-charset", "utf-8")
+_LANGUAGE_EN = Attribute.naturalLanguage("attributes-natural-language", "en")
+
+
 def _operationGroup(recipientUri: Optional[str], naturalLanguage: str) -> Group:
     attributes = [
-        Attribute.charset("attributes-charset", "utf-8"),
-        Attribute.naturalLanguage("attributes-natural-language", naturalLanguage),
+        _CHARSET_UTF8,
+        _LANGUAGE_EN
+        if naturalLanguage == "en"
+        else Attribute.naturalLanguage("attributes-natural-language", naturalLanguage),
     ]
     if recipientUri is not None:
         attributes.append(Attribute.uri("notify-recipient-uri", recipientUri))
     return Group(GroupTag.OPERATION, attributes)
+
+
+# Groups are immutable: every response without a status-message shares this one.
+_RESPONSE_OPERATION = _operationGroup(None, "en")
 
 
 def buildReport(
@@ -1066,6 +1350,12 @@ def parseReport(
     recipientUri = _stringValue(operation, "notify-recipient-uri", 1)
     if recipientUri is None:
         raise NotificationError("no notify-recipient-uri", 1, "notify-recipient-uri")
+    # What Event.fromGroup does, with the checks of source and receivedAt made once.
+    try:
+        received = _utc(receivedAt)
+        fast = type(source) is str
+    except NotificationError:
+        received, fast = None, False
     events = []
     for index, group in enumerate(message.groups[1:], 2):
         if group.tag != GroupTag.EVENT_NOTIFICATION:
@@ -1074,12 +1364,12 @@ def parseReport(
                 "event-notification-attributes-tag groups follow the operation group",
                 index,
             )
-        try:
-            event = _eventFromAttributes(
-                group, source, receivedAt, "utf-8", naturalLanguage
-            )
-        except NotificationError as e:
-            raise e.inGroup(index) from None
+        event = _fastEvent(group, source, received) if fast else None
+        if event is None:
+            try:
+                event = _fullEvent(group, source, receivedAt, "utf-8", naturalLanguage)
+            except NotificationError as e:
+                raise e.inGroup(index) from None
         events.append(event)
     if not events:
         raise NotificationError(
@@ -1104,6 +1394,36 @@ def _checkStatus(status: object) -> int:
     if not isinstance(status, int) or not _isStatus(status):
         raise NotificationError(f"not a status code: {status!r}")
     return int(status)
+
+
+def _checkStatuses(statuses: Iterable[object]) -> List[int]:
+    """
+    @return: C{statuses}, as C{int}s.
+    @raise NotificationError: if one is not a status code.
+    """
+    checked: List[Any] = list(statuses)
+    # The usual case, plain ints, checked all at once.
+    if (
+        checked
+        and set(map(type, checked)) == {int}
+        and min(checked) >= 0
+        and max(checked) <= 0x7FFF
+    ):
+        return checked
+    return [_checkStatus(status) for status in checked]
+
+
+def _responseOperationGroup(statusMessage: Optional[str]) -> Group:
+    """
+    @return: the operation group of a response: charset, language C{en} and
+        C{status-message} if given.
+    """
+    if statusMessage is None:
+        return _RESPONSE_OPERATION
+    return Group(
+        GroupTag.OPERATION,
+        [*_RESPONSE_OPERATION, Attribute.text("status-message", statusMessage)],
+    )
 
 
 def buildResponse(
@@ -1131,18 +1451,15 @@ def buildResponse(
     @raise NotificationError: if there are not as many statuses as events, one is
         not a status code, or the request's dialect is unknown.
     """
-    statuses = [_checkStatus(status) for status in statuses]
+    statuses = _checkStatuses(statuses)
     if len(statuses) != len(request.events):
         raise NotificationError(
             f"{len(statuses)} statuses for {len(request.events)} reports"
         )
-    operation = list(_operationGroup(None, "en"))
-    if statusMessage is not None:
-        operation.append(Attribute.text("status-message", statusMessage))
-    groups = [Group(GroupTag.OPERATION, operation)]
     if request.dialect not in _STATUS_ATTRIBUTES:
         raise NotificationError(f"unknown dialect {request.dialect!r}")
-    if any(status != STATUS_OK for status in statuses):
+    groups = [_responseOperationGroup(statusMessage)]
+    if statuses.count(STATUS_OK) != len(statuses):
         name = _STATUS_ATTRIBUTES[request.dialect]
         groups.extend(
             # An enum is 1 or more (RFC 8011 section 5.1.5; ipptool checks it):
@@ -1174,14 +1491,11 @@ def buildErrorResponse(
         truncated name-length"}.
     @return: the response.
     """
-    operation = list(_operationGroup(None, "en"))
-    if statusMessage is not None:
-        operation.append(Attribute.text("status-message", statusMessage))
     return Message(
         version,
         _checkStatus(statusCode),
         requestId,
-        [Group(GroupTag.OPERATION, operation)],
+        [_responseOperationGroup(statusMessage)],
     )
 
 

@@ -9,10 +9,14 @@ import datetime
 import json
 import os
 import re
-from typing import List
+from functools import partial
+from typing import Callable, List, Tuple
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from ipp_ntfy import notification
 from ipp_ntfy.ipp import (
     Attribute,
     Collection,
@@ -20,6 +24,7 @@ from ipp_ntfy.ipp import (
     Group,
     GroupTag,
     IppDecodeError,
+    IppEncodeError,
     Message,
     MessageStream,
     OutOfBand,
@@ -30,8 +35,10 @@ from ipp_ntfy.ipp import (
     encode,
 )
 from ipp_ntfy.notification import (
+    ALIASES,
     DIALECT_INDP,
     DIALECT_REPORT,
+    MACHINE_CONSUMABLE_REPORT,
     Event,
     NotificationError,
     ReportRequest,
@@ -724,6 +731,349 @@ class EventJSONTests(SynchronousTestCase):
             dict(good, **{"printer-current-time": "2024"}),
         ]:
             self.assertRaises(NotificationError, Event.fromJSON, bad)
+
+
+# Values put in place of an attribute's, to see the fast path of Event.fromGroup
+# agree with the full one on values it does not take.
+REPLACEMENTS: List[Tuple[Tuple[int, ...], tuple]] = [
+    ((0x13,), (OutOfBand(0x13),)),
+    ((ValueTag.KEYWORD,), ("x",)),
+    ((ValueTag.KEYWORD,), ("",)),
+    ((ValueTag.INTEGER,), (7,)),
+    ((ValueTag.INTEGER,), (2**31,)),
+    ((ValueTag.ENUM,), (ReportStatus.NOT_FOUND,)),
+    ((ValueTag.BOOLEAN,), (True,)),
+    ((ValueTag.OCTET_STRING,), (b"x",)),
+    ((ValueTag.TEXT_WITH_LANGUAGE,), (TextWithLanguage("t", "fr"),)),
+    ((ValueTag.KEYWORD, ValueTag.KEYWORD), ("a", "b")),
+    ((ValueTag.KEYWORD, 0x13), ("a", OutOfBand(0x13))),
+    ((ValueTag.INTEGER, ValueTag.INTEGER), (1, 2)),
+]
+
+# Attributes added to an event group: flat names, the collection, unknown ones.
+EXTRAS = [
+    Attribute.integer("job-id", 5),
+    Attribute.uri("printer-uri", "ipp://x/"),
+    Attribute.keyword("trigger-event", "printer-stopped"),
+    Attribute.integer("subscription-id", 3),
+    Attribute.text("human-readable-report", "Job completed."),
+    Attribute.keyword("x-vendor", "v"),
+    Attribute.of(
+        "printer-current-time",
+        ValueTag.DATE_TIME,
+        DateTime(2024, 5, 1, 14, 0, 0, 5, "+", 2, 0),
+    ),
+    Attribute.collection(
+        "machine-consumable-report",
+        Collection([Attribute.integer("sequence-number", 6)]),
+    ),
+    Attribute.integer("notify-sequence-number", 6),
+    Attribute.integer("notify-sequence-number", 7),
+]
+
+
+@st.composite
+def eventAttributes(draw: Callable) -> List[Attribute]:
+    """
+    The attributes of CUPS's job-completed event, perhaps reordered, with some
+    dropped, some values replaced (mostly of typed fields), some renamed to their
+    flat name and moved last, and some added (mostly last, where cupsd's order
+    allows any name).
+    """
+    attributes = list(cupsJobCompleted().toGroup())
+    if draw(st.integers(0, 3)) == 0:
+        attributes = list(draw(st.permutations(attributes)))
+    for index in sorted(
+        set(draw(st.lists(st.integers(0, len(attributes) - 1), max_size=2))),
+        reverse=True,
+    ):
+        del attributes[index]
+    typed = [
+        index
+        for index, attribute in enumerate(attributes)
+        if attribute.name in notification._CORE_BY_NAME
+    ]
+    for _ in range(draw(st.integers(0, 2))):
+        if typed and draw(st.integers(0, 3)):
+            index = draw(st.sampled_from(typed))
+        else:
+            index = draw(st.integers(0, len(attributes) - 1))
+        tags, values = draw(st.sampled_from(REPLACEMENTS))
+        attributes[index] = Attribute(attributes[index].name, values, tags)
+    if draw(st.booleans()):
+        flat = draw(st.sampled_from(sorted(ALIASES)))
+        for index, attribute in enumerate(attributes):
+            if attribute.name == ALIASES[flat]:
+                del attributes[index]
+                attributes.append(attribute._replace(name=flat))
+                break
+    for extra in draw(st.lists(st.sampled_from(EXTRAS), max_size=2)):
+        last = len(attributes)
+        index = draw(st.one_of(st.just(last), st.integers(0, last)))
+        attributes.insert(index, extra)
+    return attributes
+
+
+def outcome(read: Callable[[], Event]) -> tuple:
+    """
+    @return: what C{read} gives, as something to compare: the event and its
+        attributes, or the error.
+    """
+    try:
+        event = read()
+    except NotificationError as e:
+        return ("error", e.reason, e.attribute, e.group, e.statusCode)
+    return ("event", event, tuple(event.attributes), hash(event))
+
+
+class FastPathTests(SynchronousTestCase):
+    """
+    L{Event.fromGroup} keeps a group that already is what the constructor rebuilds,
+    and reads its fields in one pass: the events are the same as the full path's.
+    """
+
+    def test_decodedGroupIsKept(self) -> None:
+        """
+        A decoded CUPS event keeps its group as L{Event.attributes}, equal to the
+        group the constructor rebuilds.
+        """
+        for message in cupsStream():
+            group = message.groups[0]
+            event = eventFromNotifierMessage(message, source=SOURCE)
+            self.assertIs(event.attributes, group)
+            self.assertEqual(dataclasses.replace(event), event)
+
+    def test_builtGroupIsKept(self) -> None:
+        """
+        The group of an event, read again, is kept too.
+        """
+        event = printerStopped()
+        again = Event.fromGroup(event.toGroup(), source="test")
+        self.assertIs(again.attributes, event.attributes)
+        self.assertEqual(again, event)
+
+    def test_reportKeepsGroups(self) -> None:
+        """
+        L{parseReport} keeps each decoded event group as it is.
+        """
+        events = [printerStopped(sequenceNumber=n) for n in (1, 2)]
+        message = decode(encode(buildReport(events, "http://l/n", 1)))
+        request = parseReport(message, source="test")
+        self.assertEqual(request.events, tuple(events))
+        for event, group in zip(request.events, message.groups[1:]):
+            self.assertIs(event.attributes, group)
+
+    def test_otherOrderIsRebuilt(self) -> None:
+        """
+        A group in another order than cupsd's is rebuilt in cupsd's order.
+        """
+        group = cupsJobCompleted().toGroup()
+        reordered = Group(group.tag, reversed(list(group)))
+        event = Event.fromGroup(reordered, source=SOURCE, receivedAt=RECEIVED)
+        self.assertEqual(event, cupsJobCompleted())
+        self.assertEqual(event.toGroup().names(), group.names())
+
+    def test_missingLanguageIsAdded(self) -> None:
+        """
+        A group in cupsd's order without C{notify-natural-language} is given the
+        default one (the request's, in a report).
+        """
+        group = printerStopped().toGroup()
+        without = Group(
+            group.tag, [a for a in group if a.name != "notify-natural-language"]
+        )
+        event = Event.fromGroup(without, source="test")
+        self.assertEqual(event, printerStopped())
+        self.assertEqual(event.toGroup().names(), group.names())
+
+    def test_duplicatesAreChecked(self) -> None:
+        """
+        An attribute given twice, even in cupsd's order, is kept once if both say
+        the same, and refused otherwise.
+        """
+        group = printerStopped().toGroup()
+        for value, same in [(42, True), (43, False)]:
+            twice = []
+            for attribute in group:
+                twice.append(attribute)
+                if attribute.name == "notify-sequence-number":
+                    twice.append(Attribute.integer(attribute.name, value))
+            read = partial(Event.fromGroup, Group(group.tag, twice), source="test")
+            if same:
+                self.assertEqual(read(), printerStopped())
+            else:
+                error = self.assertRaises(NotificationError, read)
+                self.assertEqual(error.attribute, "notify-sequence-number")
+
+    def test_unusualValuesInOrder(self) -> None:
+        """
+        Values of another type than the field's, in a group in cupsd's order, are
+        read as ever: text user data as its UTF-8 octets, out-of-band values
+        skipped, and the attributes kept as given; decoded or not.
+        """
+        group = printerStopped().toGroup()
+        noValue = OutOfBand(0x13)
+        for replacement, field, value in [
+            (Attribute.text("notify-user-data", "u"), "userData", b"u"),
+            (
+                Attribute(
+                    "printer-state-reasons",
+                    ("paused", noValue),
+                    (ValueTag.KEYWORD, 0x13),
+                ),
+                "printerStateReasons",
+                ("paused",),
+            ),
+            (
+                Attribute.of("printer-state-reasons", 0x13, noValue),
+                "printerStateReasons",
+                (),
+            ),
+            (Attribute.of("printer-state", 0x13, noValue), "printerState", None),
+        ]:
+            unusual = Group(
+                group.tag,
+                [replacement if a.name == replacement.name else a for a in group],
+            )
+            decoded = decode(encode(Message((2, 0), 0, 0, [unusual]))).groups[0]
+            for candidate in (unusual, decoded):
+                event = Event.fromGroup(candidate, source="test")
+                self.assertEqual(getattr(event, field), value)
+                self.assertEqual(event.toGroup(), unusual)
+
+    def test_flatNameLastIsRenamed(self) -> None:
+        """
+        A flat name is read as its RFC name, last in a group in cupsd's order too.
+        """
+        group = printerStopped().toGroup()
+        flat = Group(
+            group.tag,
+            [
+                *[a for a in group if a.name != "notify-printer-uri"],
+                Attribute.uri("printer-uri", "ipp://h/p"),
+            ],
+        )
+        event = Event.fromGroup(flat, source="test")
+        self.assertEqual(event, printerStopped())
+
+    def test_collectionLastIsOpened(self) -> None:
+        """
+        C{machine-consumable-report} is opened up wherever it comes, last in a
+        group in cupsd's order too.
+        """
+        group = printerStopped().toGroup()
+        member = Attribute.keyword("x-member", "m")
+        withReport = Group(
+            group.tag,
+            [
+                *group,
+                Attribute.collection(MACHINE_CONSUMABLE_REPORT, Collection([member])),
+            ],
+        )
+        event = Event.fromGroup(withReport, source="test")
+        self.assertEqual(event.toGroup(), Group(group.tag, [*group, member]))
+
+    def test_valuesAreChecked(self) -> None:
+        """
+        Values the constructor would refuse are refused in a group in cupsd's order
+        too.
+        """
+        group = printerStopped().toGroup()
+        for replacement, reason in [
+            (
+                Attribute.integer("notify-sequence-number", 2**31),
+                "sequenceNumber must be a 32-bit integer, not 2147483648",
+            ),
+            (
+                Attribute.keyword("notify-subscribed-event", ""),
+                "event must not be empty",
+            ),
+        ]:
+            bad = Group(
+                group.tag,
+                [replacement if a.name == replacement.name else a for a in group],
+            )
+            error = self.assertRaises(
+                NotificationError, Event.fromGroup, bad, source="test"
+            )
+            self.assertEqual(error.reason, reason)
+
+    def test_sourceAndReceivedAtAreChecked(self) -> None:
+        """
+        The source must be a string and the receive time aware, whichever path
+        reads the event; the receive time is kept in UTC.
+        """
+        group = printerStopped().toGroup()
+        self.assertRaises(NotificationError, Event.fromGroup, group, source=1)
+        self.assertRaises(
+            NotificationError,
+            Event.fromGroup,
+            group,
+            source="test",
+            receivedAt=datetime.datetime(2024, 5, 1),
+        )
+        error = self.assertRaises(
+            NotificationError,
+            parseReport,
+            report(group),
+            receivedAt=datetime.datetime(2024, 5, 1),
+        )
+        self.assertEqual(error.group, 2)
+        paris = datetime.timezone(datetime.timedelta(hours=2))
+        event = Event.fromGroup(
+            group,
+            source="test",
+            receivedAt=datetime.datetime(2024, 5, 1, 14, tzinfo=paris),
+        )
+        self.assertEqual(event.receivedAt, RECEIVED)
+        assert event.receivedAt is not None
+        self.assertIs(event.receivedAt.tzinfo, datetime.timezone.utc)
+
+    @settings(
+        deadline=None,
+        max_examples=500,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(eventAttributes())
+    def test_sameAsFullPath(self, attributes: List[Attribute]) -> None:
+        """
+        Whatever the group, L{Event.fromGroup} and L{parseReport} give the same
+        event (or the same error) as the full path that normalises the names and
+        rebuilds the group (the private C{_fullEvent}), for a group built, decoded
+        or given as a list of attributes.
+        """
+
+        def full(group: Group) -> tuple:
+            return outcome(
+                lambda: notification._fullEvent(group, SOURCE, RECEIVED, "utf-8", "en")
+            )
+
+        def fast(group: object) -> tuple:
+            return outcome(
+                lambda: Event.fromGroup(group, source=SOURCE, receivedAt=RECEIVED)  # type: ignore[arg-type]
+            )
+
+        built = Group(GroupTag.EVENT_NOTIFICATION, attributes)
+        expected = full(built)
+        self.assertEqual(fast(built), expected)
+        self.assertEqual(fast(attributes), expected)
+        try:
+            octets = encode(Message((2, 0), 0, 0, [built]))
+            decoded = [decode(octets).groups[0] for _ in range(2)]
+        except (IppEncodeError, IppDecodeError):
+            pass
+        else:
+            self.assertEqual(fast(decoded[0]), full(decoded[1]))
+
+        def parsed() -> Event:
+            request = parseReport(report(built), source=SOURCE, receivedAt=RECEIVED)
+            return request.events[0]
+
+        inReport = outcome(parsed)
+        if expected[0] == "error":
+            self.assertEqual(inReport, expected[:3] + (2,) + expected[4:])
+        else:
+            self.assertEqual(inReport, expected)
 
 
 class BuildReportTests(SynchronousTestCase):
