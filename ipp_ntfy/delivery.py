@@ -1,6 +1,6 @@
 """
 The HTTP delivery method: sends events to a listener as Report-Ipp-Notifications
-(or, to an C{indp:} recipient, Send-Notifications) over HTTP/1.1, with TLS.
+(or, to an C{indp:} recipient, Send-Notifications) over HTTP/1.1, with TLS::
 
     method = HttpDeliveryMethod(reactor)
     outcomes = await method.deliver("https://app.example/ipp-events", events)

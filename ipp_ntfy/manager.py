@@ -1,7 +1,7 @@
 """
 The subscription manager: RFC 3995 subscriptions over an
 L{ISubscriptionStore}, with a Deferred API, and C{publish} which queues an event
-durably for every subscription it matches.
+durably for every subscription it matches::
 
     manager = SubscriptionManager(store, reactor)
     subscription = await manager.subscribe(
