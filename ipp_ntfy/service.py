@@ -9,11 +9,11 @@ from typing import IO, List, Optional, Sequence, cast
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred, DeferredList, succeed
-from twisted.internet.interfaces import IListeningPort, IReactorTime
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTime
 from twisted.logger import Logger
 from twisted.web.resource import IResource, Resource
 
-from .listener import NotificationListener, NotificationSite
+from .listener import NotificationFactory, NotificationListener
 from .output import JSONLinesSink
 
 
@@ -37,8 +37,9 @@ def resourceAt(path: str, leaf: IResource) -> IResource:
 
 class EndpointsService(Service):
     """
-    Listens with one site on several endpoint descriptions, and logs each address
-    it listens on.  C{stopService} fires once every port is closed.
+    Listens with one factory (a L{NotificationFactory}, a C{Site}, ...) on
+    several endpoint descriptions, and logs each address it listens on.
+    C{stopService} fires once every port is closed.
     """
 
     log = Logger()
@@ -47,7 +48,7 @@ class EndpointsService(Service):
         self,
         reactor: object,
         descriptions: Sequence[str],
-        site: NotificationSite,
+        site: IProtocolFactory,
         minimumTLSVersion: str = "1.2",
         clientCA: Optional[str] = None,
     ) -> None:
@@ -111,6 +112,11 @@ class EndpointsService(Service):
 class ListenerService(MultiService):
     """
     C{twistd ipp-ntfy listen}: a notification listener writing JSON lines.
+
+    It serves with L{NotificationFactory}, the lean HTTP/1.1 front end: a
+    standalone listener has no other resources to serve, so C{twisted.web}
+    would only cost time per request.  C{self.factory} is the factory,
+    C{self.listener} the L{NotificationListener} it answers with.
     """
 
     def __init__(
@@ -132,14 +138,15 @@ class ListenerService(MultiService):
             reactor = cast(IReactorTime, _reactor)
         self.sink = JSONLinesSink(output)
         self.listener = NotificationListener(self.sink, clock=reactor)
-        self.site = NotificationSite(
-            resourceAt(path, self.listener),
+        self.factory = NotificationFactory(
+            self.listener,
+            path,
             maxBodyBytes=maxBodyBytes,
             requestTimeout=requestTimeout,
             idleTimeout=idleTimeout,
             reactor=reactor,
         )
         self.endpoints = EndpointsService(
-            reactor, endpoints, self.site, minimumTLSVersion, clientCA
+            reactor, endpoints, self.factory, minimumTLSVersion, clientCA
         )
         self.endpoints.setServiceParent(self)

@@ -1,9 +1,10 @@
 """
 The notification listener: HTTP behaviour and per-report answers.
 
-Most tests drive a L{NotificationSite} channel over a L{StringTransport} with a
-L{MemoryReactorClock}, so time and bytes are exact; the last ones use real loopback
-sockets.
+The behaviour tests are mixins run against both front ends, the C{twisted.web}
+L{NotificationSite} and the standalone L{NotificationFactory}: each drives one
+connection over a L{StringTransport} with a L{MemoryReactorClock}, so time and
+bytes are exact.  The last ones use real loopback sockets.
 """
 
 from __future__ import annotations
@@ -12,25 +13,39 @@ import datetime
 import io
 import json
 import os
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple, cast
 
 from twisted.internet import reactor as _reactor
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail, inlineCallbacks, succeed
+from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.task import deferLater
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
+from twisted.web.iweb import UNKNOWN_LENGTH
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from ipp_ntfy.interfaces import INotificationSink
 from ipp_ntfy.ipp import GroupTag, Message, decode, encode
-from ipp_ntfy.listener import NotificationListener, NotificationSite
-from ipp_ntfy.notification import Event, ReportStatus, buildReport
+from ipp_ntfy.listener import (
+    NotificationFactory,
+    NotificationListener,
+    NotificationProtocol,
+    NotificationSite,
+)
+from ipp_ntfy.notification import (
+    Event,
+    ReportStatus,
+    buildReport,
+    buildResponse,
+    parseReport,
+)
 from ipp_ntfy.output import JSONLinesSink
-from ipp_ntfy.service import resourceAt
+from ipp_ntfy.service import ListenerService, resourceAt
 
 from .vectors import vector
 
@@ -137,29 +152,81 @@ def parseResponses(data: bytes) -> List[Tuple[int, dict[bytes, bytes], bytes]]:
     return responses
 
 
-class ChannelTestsMixin:
+if TYPE_CHECKING:
+    _TestCase = SynchronousTestCase
+    _AsyncTestCase = TestCase
+else:
+    _TestCase = _AsyncTestCase = object
+
+
+class ChannelTestsMixin(_TestCase):
+    """
+    One connection to a front end, over a L{StringTransport}, with a
+    L{MemoryReactorClock}; subclasses say which front end with
+    L{buildFrontEnd}.
+    """
+
     maxBodyBytes = 64 * 1024
+    requestTimeout = 10.0
+    idleTimeout = 60.0
+
+    def buildFrontEnd(self, listener: NotificationListener) -> Protocol:
+        raise NotImplementedError()
 
     def setUpChannel(self, sink: RecordingSink) -> None:
         self.clock = MemoryReactorClock()
         self.sink = sink
         self.listener = NotificationListener(sink, clock=self.clock, source="test")
-        self.site = NotificationSite(
-            resourceAt("/notify", self.listener),
-            maxBodyBytes=self.maxBodyBytes,
-            requestTimeout=10.0,
-            idleTimeout=60.0,
-            reactor=self.clock,
+        self.channel = self.buildFrontEnd(self.listener)
+        self.transport = StringTransport(
+            peerAddress=IPv4Address("TCP", "192.0.2.7", 40000)
         )
-        self.channel = self.site.buildProtocol(None)
-        self.transport = StringTransport()
         self.channel.makeConnection(self.transport)
 
     def responses(self) -> List[Tuple[int, dict[bytes, bytes], bytes]]:
         return parseResponses(self.transport.value())
 
 
-class ListenerHTTPTests(ChannelTestsMixin, SynchronousTestCase):
+class SiteFrontEnd(ChannelTestsMixin):
+    """
+    The C{twisted.web} front end: L{NotificationSite}.
+    """
+
+    def buildFrontEnd(self, listener: NotificationListener) -> Protocol:
+        self.site = NotificationSite(
+            resourceAt("/notify", listener),
+            maxBodyBytes=self.maxBodyBytes,
+            requestTimeout=self.requestTimeout,
+            idleTimeout=self.idleTimeout,
+            reactor=self.clock,
+        )
+        return self.site.buildProtocol(None)
+
+
+class FactoryFrontEnd(ChannelTestsMixin):
+    """
+    The standalone front end: L{NotificationFactory}.
+    """
+
+    def buildFrontEnd(self, listener: NotificationListener) -> Protocol:
+        self.factory = NotificationFactory(
+            listener,
+            b"/notify",
+            maxBodyBytes=self.maxBodyBytes,
+            requestTimeout=self.requestTimeout,
+            idleTimeout=self.idleTimeout,
+            reactor=self.clock,
+        )
+        protocol = self.factory.buildProtocol(IPv4Address("TCP", "192.0.2.7", 40000))
+        assert protocol is not None
+        return protocol
+
+
+class ListenerHTTPTestsMixin(ChannelTestsMixin):
+    """
+    HTTP behaviour both front ends share.
+    """
+
     def setUp(self) -> None:
         self.setUpChannel(RecordingSink())
 
@@ -352,8 +419,128 @@ class ListenerHTTPTests(ChannelTestsMixin, SynchronousTestCase):
         self.channel.dataReceived(b"\x01\x02 nonsense\r\n\r\n")
         self.assertTrue(self.transport.value().startswith(b"HTTP/1.1 400 "))
 
+    def test_otherPath(self) -> None:
+        """
+        Nothing but the listener's path is served.
+        """
+        self.channel.dataReceived(httpRequest(reportBody(), path=b"/elsewhere"))
+        [(status, _, _)] = self.responses()
+        self.assertEqual(status, 404)
+        self.assertEqual(self.sink.events, [])
+        self.assertFalse(self.transport.disconnecting)
 
-class ListenerStatusTests(ChannelTestsMixin, SynchronousTestCase):
+    def test_queryStringIgnored(self) -> None:
+        self.channel.dataReceived(httpRequest(reportBody(), path=b"/notify?from=x"))
+        self.assertEqual(self.responses()[0][0], 200)
+        self.assertEqual(len(self.sink.events), 1)
+
+    def test_connectionClose(self) -> None:
+        """
+        A request with Connection: close is answered, then the connection
+        closed.
+        """
+        self.channel.dataReceived(
+            httpRequest(reportBody(), extra=(b"Connection: close",))
+        )
+        [(status, _, _)] = self.responses()
+        self.assertEqual(status, 200)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_http10ClosesByDefault(self) -> None:
+        request = httpRequest(reportBody()).replace(b"HTTP/1.1", b"HTTP/1.0", 1)
+        self.channel.dataReceived(request)
+        self.assertEqual(self.responses()[0][0], 200)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_pipelinedWhileTheSinkWaits(self) -> None:
+        """
+        Requests pipelined behind one the sink has not answered are answered
+        after it, in order.
+        """
+        self.setUpChannel(RecordingSink(["wait", 0]))
+        self.channel.dataReceived(
+            httpRequest(reportBody()) + httpRequest(reportBody(), path=b"/other")
+        )
+        self.assertEqual(self.transport.value(), b"")
+        self.sink.pending[0].callback(ReportStatus.NOT_FOUND)
+        [first, second] = self.responses()
+        self.assertEqual(first[0], 200)
+        self.assertEqual(decode(first[2]).statusCode, 0x0416)
+        self.assertEqual(second[0], 404)
+
+    def test_slowBodyCutOff(self) -> None:
+        """
+        A client that sends its head at once but its body slowly is cut off at
+        the request's deadline too.
+        """
+        body = reportBody()
+        request = httpRequest(body)
+        self.channel.dataReceived(request[: -len(body)])
+        for index in range(20):
+            self.channel.dataReceived(body[index : index + 1])
+            self.clock.advance(1)
+        self.assertTrue(self.transport.value().startswith(b"HTTP/1.1 408 "))
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.sink.events, [])
+
+    def test_deadlineStartsWithEachRequest(self) -> None:
+        """
+        After an answer, the next request has a full deadline of its own.
+        """
+        self.channel.dataReceived(httpRequest(reportBody()))
+        self.clock.advance(9)
+        request = httpRequest(reportBody())
+        self.channel.dataReceived(request[:10])
+        self.clock.advance(9)
+        self.channel.dataReceived(request[10:])
+        self.assertEqual([r[0] for r in self.responses()], [200, 200])
+        self.assertFalse(self.transport.disconnecting)
+
+    def test_idleTimeoutRestartsAfterEachAnswer(self) -> None:
+        for _ in range(3):
+            self.clock.advance(50)
+            self.channel.dataReceived(httpRequest(reportBody()))
+        self.clock.advance(59)
+        self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(2)
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(len(self.responses()), 3)
+
+    def test_idleBeforeAnyRequest(self) -> None:
+        """
+        A client that connects and sends nothing is closed at the idle timeout.
+        """
+        self.clock.advance(61)
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.transport.value(), b"")
+
+    def test_chunkedBodyInPieces(self) -> None:
+        request = httpRequest(reportBody(2), chunked=True)
+        for start in range(0, len(request), 7):
+            self.channel.dataReceived(request[start : start + 7])
+        [(status, _, body)] = self.responses()
+        self.assertEqual(status, 200)
+        self.assertEqual(decode(body).statusCode, 0)
+        self.assertEqual(len(self.sink.events), 2)
+
+    def test_conflictingLengthsRefused(self) -> None:
+        """
+        A request whose framing is ambiguous (the root of request smuggling) is
+        refused and the connection closed.
+        """
+        self.channel.dataReceived(
+            httpRequest(reportBody(), extra=(b"Content-Length: 3",))
+        )
+        self.assertTrue(self.transport.value().startswith(b"HTTP/1.1 400 "))
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.sink.events, [])
+
+
+class ListenerStatusTestsMixin(ChannelTestsMixin):
+    """
+    Per-report answers, through either front end.
+    """
+
     def answerFor(self, statuses: List[object], count: int) -> Message:
         self.setUpChannel(RecordingSink(statuses))
         self.channel.dataReceived(httpRequest(reportBody(count)))
@@ -419,6 +606,303 @@ class ListenerStatusTests(ChannelTestsMixin, SynchronousTestCase):
         self.assertEqual(self.transport.value(), b"")
 
 
+class SiteHTTPTests(ListenerHTTPTestsMixin, SiteFrontEnd, SynchronousTestCase):
+    """
+    The shared HTTP behaviour, through L{NotificationSite}.
+    """
+
+
+class FactoryHTTPTests(ListenerHTTPTestsMixin, FactoryFrontEnd, SynchronousTestCase):
+    """
+    The shared HTTP behaviour, through L{NotificationFactory}; and what only it
+    does.
+    """
+
+    def test_protocolInterfaces(self) -> None:
+        self.assertTrue(verifyObject(IHalfCloseableProtocol, self.channel))
+
+    def test_exactPath(self) -> None:
+        """
+        Unlike a leaf resource under C{twisted.web}, the factory serves its path
+        and nothing under it.
+        """
+        for path in [b"/notify/", b"/notify/x", b"/notif", b"/"]:
+            self.channel.dataReceived(httpRequest(reportBody(), path=path))
+        self.assertEqual([r[0] for r in self.responses()], [404] * 4)
+        self.assertEqual(self.responses()[0][2], b"no notification listener here\n")
+
+    def test_absoluteFormTarget(self) -> None:
+        self.channel.dataReceived(
+            httpRequest(reportBody(), path=b"http://127.0.0.1:8632/notify?x")
+        )
+        self.assertEqual(self.responses()[0][0], 200)
+
+    def test_otherPathAfterContinue(self) -> None:
+        """
+        A client waiting for 100 Continue with a request that will be refused
+        gets the refusal instead, and the connection is closed rather than
+        its body read.
+        """
+        request = httpRequest(
+            reportBody(), contentType=b"text/plain", extra=(b"Expect: 100-continue",)
+        )
+        self.channel.dataReceived(request[: request.index(b"\r\n\r\n") + 4])
+        [(status, headers, _)] = self.responses()
+        self.assertEqual(status, 415)
+        self.assertEqual(headers[b"connection"], b"close")
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_refusedWithoutContinueReadsTheBody(self) -> None:
+        """
+        A refused request whose client does not wait for 100 Continue is
+        answered once its (bounded) body is in, and the connection lives on.
+        """
+        request = httpRequest(reportBody(), method=b"PUT")
+        cut = request.index(b"\r\n\r\n") + 10
+        self.channel.dataReceived(request[:cut])
+        self.assertEqual(self.transport.value(), b"")
+        self.channel.dataReceived(request[cut:])
+        [(status, headers, _)] = self.responses()
+        self.assertEqual(status, 405)
+        self.assertEqual(headers[b"allow"], b"POST")
+        self.assertFalse(self.transport.disconnecting)
+
+    def test_parseErrorAnsweredInOrder(self) -> None:
+        """
+        A malformed request pipelined behind a pending one is refused only after
+        the pending one is answered.
+        """
+        self.setUpChannel(RecordingSink(["wait"]))
+        self.channel.dataReceived(httpRequest(reportBody()) + b"BAD\r\n\r\n")
+        self.assertEqual(self.transport.value(), b"")
+        self.sink.pending[0].callback(0)
+        self.assertEqual([r[0] for r in self.responses()], [200, 400])
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_pausedWhileAnswering(self) -> None:
+        """
+        The transport is paused while the sink has a request, and resumed once
+        it is answered.
+        """
+        self.setUpChannel(RecordingSink(["wait"]))
+        self.channel.dataReceived(httpRequest(reportBody()))
+        self.assertEqual(self.transport.producerState, "paused")
+        self.sink.pending[0].callback(0)
+        self.assertEqual(self.transport.producerState, "producing")
+        self.assertEqual(len(self.responses()), 1)
+
+    def test_synchronousSinkNeverPauses(self) -> None:
+        self.channel.dataReceived(httpRequest(reportBody()) * 3)
+        self.assertEqual(self.transport.producerState, "producing")
+        self.assertEqual(len(self.responses()), 3)
+
+    def test_noTimeoutWhileAnswering(self) -> None:
+        """
+        Neither deadline runs while the sink takes its time; the idle time
+        starts again with the answer.
+        """
+        self.setUpChannel(RecordingSink(["wait"]))
+        self.channel.dataReceived(httpRequest(reportBody()))
+        self.clock.advance(300)
+        self.assertFalse(self.transport.disconnecting)
+        self.sink.pending[0].callback(0)
+        self.clock.advance(59)
+        self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(2)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_timersCancelledOnConnectionLost(self) -> None:
+        from twisted.internet.error import ConnectionDone
+        from twisted.python.failure import Failure
+
+        self.channel.dataReceived(b"POST /notify HTTP/1.1\r\n")
+        self.assertTrue(self.clock.getDelayedCalls())
+        self.channel.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_halfCloseAnswersThenCloses(self) -> None:
+        """
+        A client that shuts down its sending side after its request still gets
+        the answer; then the connection is closed.
+        """
+        self.setUpChannel(RecordingSink(["wait"]))
+        assert isinstance(self.channel, NotificationProtocol)
+        self.channel.dataReceived(httpRequest(reportBody()))
+        self.channel.readConnectionLost()
+        self.assertFalse(self.transport.disconnecting)
+        self.sink.pending[0].callback(0)
+        self.assertEqual(self.responses()[0][0], 200)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_halfCloseWhenIdle(self) -> None:
+        assert isinstance(self.channel, NotificationProtocol)
+        self.channel.readConnectionLost()
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_dateHeader(self) -> None:
+        self.clock.rightNow = 86400 * 365
+        self.channel.dataReceived(httpRequest(reportBody()))
+        [(_, headers, _)] = self.responses()
+        self.assertEqual(headers[b"date"], b"Fri, 01 Jan 1971 00:00:00 GMT")
+
+    def test_accessLog(self) -> None:
+        from twisted.internet.testing import EventLoggingObserver
+        from twisted.logger import globalLogPublisher
+
+        logged = EventLoggingObserver.createWithCleanup(
+            cast(Any, self), globalLogPublisher
+        )
+        self.channel.dataReceived(httpRequest(reportBody()))
+        self.assertEqual([e for e in logged if "status" in e], [])
+        self.factory.accessLog = True
+        self.channel.dataReceived(httpRequest(reportBody()))
+        [entry] = [e for e in logged if e.get("status") == 200]
+        self.assertEqual(entry["peer"], "192.0.2.7:40000")
+        self.assertEqual(entry["target"], "/notify")
+
+    def test_http10KeepAlive(self) -> None:
+        """
+        An HTTP/1.0 client asking for keep-alive gets it, and is told so
+        (C{twisted.web} closes such connections).
+        """
+        request = httpRequest(reportBody(), extra=(b"Connection: keep-alive",))
+        self.channel.dataReceived(request.replace(b"HTTP/1.1", b"HTTP/1.0", 1))
+        [(status, headers, _)] = self.responses()
+        self.assertEqual(status, 200)
+        self.assertEqual(headers[b"connection"].lower(), b"keep-alive")
+        self.assertFalse(self.transport.disconnecting)
+
+    def test_answerRaising(self) -> None:
+        """
+        Should answering itself raise, the client gets a 500 and the
+        connection lives on.
+        """
+
+        def broken(body: bytes, peer: str = "?") -> Any:
+            raise RuntimeError("bug")
+
+        self.listener.answer = broken  # type: ignore[method-assign]
+        self.channel.dataReceived(httpRequest(reportBody()))
+        self.assertEqual(self.responses()[0][0], 500)
+        self.assertFalse(self.transport.disconnecting)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_stringPath(self) -> None:
+        factory = NotificationFactory(self.listener, "/ipp-events", reactor=self.clock)
+        self.assertEqual(factory.path, b"/ipp-events")
+
+
+class SiteStatusTests(ListenerStatusTestsMixin, SiteFrontEnd, SynchronousTestCase):
+    """
+    Per-report answers through L{NotificationSite}.
+    """
+
+
+class FactoryStatusTests(
+    ListenerStatusTestsMixin, FactoryFrontEnd, SynchronousTestCase
+):
+    """
+    Per-report answers through L{NotificationFactory}.
+    """
+
+
+class AnswerTests(SynchronousTestCase):
+    """
+    L{NotificationListener.answer}, the IPP work both front ends share.
+    """
+
+    def answer(self, sink: Any, body: bytes) -> Tuple[int, bytes, bytes]:
+        listener = NotificationListener(sink, clock=MemoryReactorClock())
+        return self.successResultOf(listener.answer(body, "peer"))
+
+    def test_consumedAnswerIsBuildResponse(self) -> None:
+        """
+        The answer to a fully consumed report, encoded once and reused, is
+        exactly what L{buildResponse} builds, whatever the request-id, version
+        and dialect.
+        """
+        listener = NotificationListener(RecordingSink(), clock=MemoryReactorClock())
+        for dialect, version in [
+            ("report", None),
+            ("indp", (1, 1)),
+            ("indp", (2, 0)),
+        ]:
+            for requestId in [1, 5, 0x01020304, 2**31 - 1, -1, -(2**31)]:
+                events = [makeEvent(sequence) for sequence in (1, 2)]
+                request = buildReport(
+                    events, RECIPIENT, requestId, dialect=dialect, version=version
+                )
+                body = encode(request)
+                expected = buildResponse(
+                    parseReport(decode(body), source="listener", receivedAt=WHEN),
+                    [0, 0],
+                )
+                status, contentType, answer = self.successResultOf(
+                    listener.answer(body)
+                )
+                self.assertEqual((status, contentType), (200, b"application/ipp"))
+                self.assertEqual(answer, encode(expected))
+
+    def test_sinkMayReturnAPlainStatus(self) -> None:
+        class Plain:
+            def receive(self, event: Event) -> int:
+                return ReportStatus.NOT_FOUND
+
+        _, _, body = self.answer(Plain(), reportBody(2))
+        self.assertEqual(decode(body).statusCode, 0x0416)
+
+    def test_sinkRaisingIsTemporary(self) -> None:
+        class Raising:
+            def receive(self, event: Event) -> int:
+                raise RuntimeError("boom")
+
+        _, _, body = self.answer(Raising(), reportBody(1))
+        answer = decode(body)
+        [group] = answer.groupsOf(GroupTag.EVENT_NOTIFICATION)
+        self.assertEqual(group.value("notification-report-status-code"), 0x0505)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_manyFailuresWithoutRecursion(self) -> None:
+        """
+        Events that all fail at once are handled in a loop, not by recursion
+        through callbacks.
+        """
+        sink = RecordingSink([RuntimeError("full")] * 400)
+        _, _, body = self.answer(sink, reportBody(400))
+        answer = decode(body)
+        self.assertEqual(answer.statusCode, 0x0416)
+        self.assertEqual(len(answer.groupsOf(GroupTag.EVENT_NOTIFICATION)), 400)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 400)
+
+    def test_waitingAndImmediateStatusesInOrder(self) -> None:
+        sink = RecordingSink([0, "wait", ReportStatus.NOT_FOUND, "wait", 0])
+        listener = NotificationListener(sink, clock=MemoryReactorClock())
+        d = listener.answer(reportBody(5))
+        self.assertNoResult(d)
+        sink.pending[0].callback(0)
+        self.assertNoResult(d)
+        sink.pending[1].callback(ReportStatus.TEMPORARY_FAILURE)
+        _, _, body = self.successResultOf(d)
+        answer = decode(body)
+        self.assertEqual(
+            [
+                g.value("notification-report-status-code", 0)
+                for g in answer.groupsOf(GroupTag.EVENT_NOTIFICATION)
+            ],
+            [0, 0, 0x0406, 0x0505, 0],
+        )
+
+    def test_badStatusIsAnInternalError(self) -> None:
+        """
+        A sink that answers with something that is not a status code gets the
+        sender a server error (which it retries), not a broken answer.
+        """
+        sink = RecordingSink([0x12345])
+        _, _, body = self.answer(sink, reportBody(1))
+        self.assertEqual(decode(body).statusCode, 0x0500)
+        self.assertEqual(len(self.flushLoggedErrors()), 1)
+
+
 class JSONLinesSinkTests(SynchronousTestCase):
     def test_writesAndFlushes(self) -> None:
         path = self.mktemp()
@@ -445,10 +929,21 @@ class JSONLinesSinkTests(SynchronousTestCase):
         self.flushLoggedErrors(OSError)
 
 
-class LoopbackTests(TestCase):
+class LoopbackTestsMixin(_AsyncTestCase):
     """
-    The listener on real loopback sockets.
+    A front end on real loopback sockets; subclasses say which with
+    L{serve}.
     """
+
+    def serve(self, listener: NotificationListener, idleTimeout: float = 60.0) -> Any:
+        raise NotImplementedError()
+
+    def listen(self, listener: NotificationListener, **kwargs: Any) -> Any:
+        port = reactor.listenTCP(
+            0, self.serve(listener, **kwargs), interface="127.0.0.1", backlog=1024
+        )
+        self.addCleanup(port.stopListening)
+        return port
 
     @inlineCallbacks
     def test_agentKeepAlive(self):
@@ -456,9 +951,7 @@ class LoopbackTests(TestCase):
         twisted.web's Agent delivers two reports over one persistent connection.
         """
         sink = RecordingSink()
-        site = NotificationSite(resourceAt("/notify", NotificationListener(sink)))
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
+        port = self.listen(NotificationListener(sink))
         pool = HTTPConnectionPool(reactor, persistent=True)
         self.addCleanup(pool.closeCachedConnections)
         agent = Agent(reactor, pool=pool)
@@ -477,17 +970,31 @@ class LoopbackTests(TestCase):
         self.assertEqual(len(pooledConnections(pool)), 1)
 
     @inlineCallbacks
+    def test_agentChunked(self):
+        """
+        A body of unknown length, which Agent sends chunked, is read whole.
+        """
+        sink = RecordingSink()
+        port = self.listen(NotificationListener(sink))
+        agent = Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False))
+        url = b"http://127.0.0.1:%d/notify" % (port.getHost().port,)
+        producer = FileBodyProducer(io.BytesIO(reportBody(3)))
+        producer.length = UNKNOWN_LENGTH
+        response = yield agent.request(
+            b"POST", url, Headers({b"content-type": [b"application/ipp"]}), producer
+        )
+        body = yield readBody(response)
+        self.assertEqual(response.code, 200)
+        self.assertEqual(decode(body).statusCode, 0)
+        self.assertEqual([e.sequenceNumber for e in sink.events], [1, 2, 3])
+
+    @inlineCallbacks
     def test_thousandIdleConnections(self):
         """
         1,000 idle connections cost a bounded amount of memory (well under 50 KB
         each), and the idle timeout closes every one of them.
         """
-        site = NotificationSite(
-            resourceAt("/notify", NotificationListener(RecordingSink())),
-            idleTimeout=1.0,
-        )
-        port = reactor.listenTCP(0, site, interface="127.0.0.1", backlog=1024)
-        self.addCleanup(port.stopListening)
+        port = self.listen(NotificationListener(RecordingSink()), idleTimeout=1.0)
         closed: List[object] = []
 
         class Idle(Protocol):
@@ -509,6 +1016,103 @@ class LoopbackTests(TestCase):
                 break
             yield deferLater(reactor, 0.25, lambda: None)
         self.assertEqual(len(closed), 1000)
+
+
+class SiteLoopbackTests(LoopbackTestsMixin, TestCase):
+    """
+    L{NotificationSite} on loopback.
+    """
+
+    def serve(self, listener: NotificationListener, idleTimeout: float = 60.0) -> Any:
+        return NotificationSite(
+            resourceAt("/notify", listener), idleTimeout=idleTimeout
+        )
+
+
+class FactoryLoopbackTests(LoopbackTestsMixin, TestCase):
+    """
+    L{NotificationFactory} on loopback.
+    """
+
+    def serve(self, listener: NotificationListener, idleTimeout: float = 60.0) -> Any:
+        return NotificationFactory(listener, idleTimeout=idleTimeout)
+
+    @inlineCallbacks
+    def test_pipelinedOverTCP(self):
+        """
+        Requests a client writes back to back, before any answer, are all
+        answered, in order, on the one connection.
+        """
+        sink = RecordingSink()
+        port = self.listen(NotificationListener(sink))
+        received: List[bytes] = []
+        done: Deferred[None] = Deferred()
+
+        class Client(Protocol):
+            def connectionMade(self) -> None:
+                assert self.transport is not None
+                self.transport.write(
+                    httpRequest(reportBody(1))
+                    + httpRequest(reportBody(2), chunked=True)
+                    + httpRequest(reportBody(1), extra=(b"Connection: close",))
+                )
+
+            def dataReceived(self, data: bytes) -> None:
+                received.append(data)
+
+            def connectionLost(self, reason: Any = None) -> None:
+                done.callback(None)
+
+        factory: Any = ClientFactory.forProtocol(Client)
+        reactor.connectTCP("127.0.0.1", port.getHost().port, factory)
+        yield done
+        answers = parseResponses(b"".join(received))
+        self.assertEqual([a[0] for a in answers], [200, 200, 200])
+        self.assertEqual(len(sink.events), 4)
+
+
+class ListenerServiceTests(TestCase):
+    """
+    L{ListenerService}, what C{twistd ipp-ntfy listen} runs, serves with
+    L{NotificationFactory}.
+    """
+
+    @inlineCallbacks
+    def test_servesWithTheFactory(self):
+        output = io.StringIO()
+        service = ListenerService(
+            ["tcp:0:interface=127.0.0.1"],
+            output,
+            path="/ipp-events",
+            maxBodyBytes=2048,
+            requestTimeout=5.0,
+            idleTimeout=7.0,
+        )
+        self.assertIsInstance(service.factory, NotificationFactory)
+        self.assertEqual(
+            (
+                service.factory.path,
+                service.factory.maxBodyBytes,
+                service.factory.requestTimeout,
+                service.factory.idleTimeout,
+            ),
+            (b"/ipp-events", 2048, 5.0, 7.0),
+        )
+        service.startService()
+        self.addCleanup(service.stopService)
+        [port] = yield service.endpoints.listening
+        agent = Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False))
+        response = yield agent.request(
+            b"POST",
+            b"http://127.0.0.1:%d/ipp-events" % (port.getHost().port,),
+            Headers({b"content-type": [b"application/ipp"]}),
+            FileBodyProducer(io.BytesIO(reportBody(1))),
+        )
+        body = yield readBody(response)
+        self.assertEqual(response.code, 200)
+        self.assertEqual(decode(body).statusCode, 0)
+        [line] = output.getvalue().splitlines()
+        self.assertEqual(json.loads(line)["notify-sequence-number"], 1)
 
 
 def pooledConnections(pool: HTTPConnectionPool) -> List[object]:
