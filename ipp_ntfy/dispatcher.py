@@ -76,6 +76,7 @@ class Dispatcher(Service):
         self._inFlight: Dict[int, Deferred[None]] = {}
         self._requests = 0
         self._stopping = False
+        self._pumpDone: Deferred[Any] = Deferred()
 
     # -- the service ------------------------------------------------------------
 
@@ -95,6 +96,9 @@ class Dispatcher(Service):
             self._timer.cancel()
         self._timer = None
         pending = list(self._inFlight.values())
+        if self._pumping:
+            # A look at the queue under way reads the store: wait for it too.
+            pending.append(self._pumpDone)
         return DeferredList(pending, consumeErrors=True).addCallback(lambda _: None)
 
     def wake(self) -> None:
@@ -122,6 +126,7 @@ class Dispatcher(Service):
             return
         self._pumping = True
         d = self._takeDue()
+        self._pumpDone = d
 
         def done(_: object) -> None:
             self._pumping = False

@@ -149,6 +149,7 @@ class SubscriptionManager(Service):
         self._lastProgress: Dict[int, float] = {}
         self._listeners: List[Any] = []
         self._sweeper: Optional[LoopingCall] = None
+        self._sweeping: Deferred[Any] = succeed(None)
 
     # -- the service ------------------------------------------------------------
 
@@ -156,14 +157,17 @@ class SubscriptionManager(Service):
         super().startService()
         self._sweeper = LoopingCall(self.sweep)
         self._sweeper.clock = self.clock
-        self._sweeper.start(self.sweepInterval, now=True).addErrback(
-            lambda f: self.log.failure("sweeping failed", f)
-        )
+        self._sweeping = self._sweeper.start(self.sweepInterval, now=True)
+        self._sweeping.addErrback(lambda f: self.log.failure("sweeping failed", f))
 
     def stopService(self) -> Deferred[None]:
+        """
+        Stop sweeping; fires once a sweep under way has finished.
+        """
         super().stopService()
         if self._sweeper is not None and self._sweeper.running:
             self._sweeper.stop()
+            return self._sweeping.addCallback(lambda _: None)
         return succeed(None)
 
     def onQueued(self, callback: Any) -> None:

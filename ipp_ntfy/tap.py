@@ -1,5 +1,5 @@
 """
-C{twistd ipp-ntfy}: the command-line options and the service they build.
+C{twistd ipp-ntfy}: the command-line options and the service they build::
 
     twistd -n ipp-ntfy listen --listen tcp:8632 --output events.jsonl
 """
@@ -109,6 +109,184 @@ class ListenOptions(usage.Options):
         self["stream"] = _openOutput(self["output"])
 
 
+class RelayOptions(usage.Options):
+    """
+    C{twistd ipp-ntfy relay}: the notification relay.
+    """
+
+    synopsis = "[options]"
+    longdesc = (
+        "A notification relay between printers/CUPS servers and applications.  "
+        "Applications subscribe over IPP (RFC 3995: Create-Printer-Subscriptions "
+        "with notify-recipient-uri http(s)/ipp(s)/indp for push, or "
+        "notify-pull-method ippget) at ipp://HOST:PORT/ipp/printers/NAME.  Each "
+        "--upstream queue is watched with one ippget subscription, shared by every "
+        "application subscription; each --printer NAME takes the reports a printer "
+        "pushes to http://HOST:PORT/notify/NAME.  Events are stored (SQLite, "
+        "--db) before anything acknowledges them, and delivered with retries; "
+        "undeliverable ones end as dead letters, kept for replay."
+    )
+
+    optParameters = [
+        [
+            "db",
+            None,
+            "ipp-ntfy.sqlite3",
+            "SQLite file for subscriptions, events and the delivery queue "
+            "(created if missing).",
+        ],
+        [
+            "base-uri",
+            None,
+            None,
+            "The relay's IPP base URI as clients reach it "
+            "(default: ipp://<this host's name>:<first --listen port>/ipp).",
+        ],
+        [
+            "max-body",
+            None,
+            4 * 1024 * 1024,
+            "Largest request body in bytes; larger requests get HTTP 413.",
+            int,
+        ],
+        [
+            "request-timeout",
+            None,
+            30.0,
+            "Seconds a client has to send a whole request, and a listener to "
+            "answer a delivery.",
+            float,
+        ],
+        [
+            "idle-timeout",
+            None,
+            60.0,
+            "Seconds an idle keep-alive connection stays open.",
+            float,
+        ],
+        [
+            "poll-interval",
+            None,
+            2.0,
+            "Longest wait, in seconds, between two Get-Notifications polls of an "
+            "upstream (shorter if the upstream asks).",
+            float,
+        ],
+        [
+            "event-life",
+            None,
+            60.0,
+            "Seconds an event is kept for Get-Notifications (ippget-event-life).",
+            float,
+        ],
+        [
+            "min-tls",
+            None,
+            "1.2",
+            "Lowest TLS version an ssl: endpoint accepts (1.2 or 1.3).",
+        ],
+        [
+            "client-ca",
+            None,
+            None,
+            "PEM CA certificates: ssl: endpoints then require client certificates.",
+        ],
+        [
+            "ca-file",
+            None,
+            None,
+            "PEM CA certificates to trust for https listeners and ipps upstreams "
+            "(default: the system's).",
+        ],
+        [
+            "client-cert",
+            None,
+            None,
+            "PEM client certificate (and key) to present to listeners that ask.",
+        ],
+        ["client-key", None, None, "PEM key of --client-cert, if separate."],
+    ]
+    optFlags = [
+        [
+            "insecure",
+            None,
+            "Do not verify listeners' certificates (logged at start).",
+        ],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["listen"] = []
+        self["upstream"] = []
+        self["printer"] = []
+        self["pin"] = []
+
+    def opt_listen(self, description: str) -> None:
+        """
+        Endpoint to listen on, repeatable (default: tcp:8631); e.g.
+        ssl:8631:privateKey=key.pem:certKey=cert.pem.
+        """
+        self["listen"].append(description)
+
+    opt_l = opt_listen
+
+    def opt_upstream(self, uri: str) -> None:
+        """
+        A CUPS queue or IPP printer to watch (ipp://host:631/printers/NAME),
+        repeatable; it appears as printer object NAME.
+        """
+        self["upstream"].append(uri)
+
+    def opt_printer(self, name: str) -> None:
+        """
+        A printer that pushes its events to /notify/NAME, repeatable; it appears
+        as printer object NAME.
+        """
+        self["printer"].append(name)
+
+    def opt_pin(self, pin: str) -> None:
+        """
+        Accept this certificate key pin (sha256:HEX, or HOST=sha256:HEX) for
+        https listeners, repeatable.
+        """
+        self["pin"].append(pin)
+
+    def postOptions(self) -> None:
+        from .relay import printerName
+
+        if not self["listen"]:
+            self["listen"] = ["tcp:8631"]
+        names = set()
+        for uri in self["upstream"]:
+            if not uri.startswith(("ipp://", "ipps://", "http://", "https://")):
+                raise usage.UsageError(f"--upstream must be an ipp(s) URI: {uri!r}")
+            try:
+                name = printerName(uri)
+            except ValueError as e:
+                raise usage.UsageError(str(e)) from None
+            if name in names:
+                raise usage.UsageError(f"two upstreams named {name!r}")
+            names.add(name)
+        for name in self["printer"]:
+            if not name or "/" in name or name in names:
+                raise usage.UsageError(f"bad or repeated --printer name {name!r}")
+            names.add(name)
+        if self["min-tls"] not in ("1.2", "1.3"):
+            raise usage.UsageError("--min-tls must be 1.2 or 1.3")
+        from .tls import TLSConfigError, policyFor
+
+        try:
+            self["tls-policy"] = policyFor(
+                caFile=self["ca-file"],
+                pins=self["pin"],
+                clientCertificate=self["client-cert"],
+                clientKey=self["client-key"],
+                insecure=bool(self["insecure"]),
+            )
+        except TLSConfigError as e:
+            raise usage.UsageError(str(e)) from None
+
+
 class Options(usage.Options):
     """
     C{twistd ipp-ntfy}.
@@ -116,17 +294,19 @@ class Options(usage.Options):
 
     synopsis = "COMMAND [options]"
     longdesc = (
-        "HTTP-based IPP event notifications.  Commands: listen (a notification "
-        "listener writing events as JSON lines).  Run "
+        "HTTP-based IPP event notifications.  Commands: relay (the notification "
+        "relay) and listen (a notification listener writing events as JSON "
+        "lines).  Run "
         "'twistd ipp-ntfy COMMAND --help' for a command's options."
     )
     subCommands = [
+        ["relay", None, RelayOptions, "Run the notification relay."],
         ["listen", None, ListenOptions, "Receive notifications; write JSON lines."],
     ]
 
     def postOptions(self) -> None:
         if self.subCommand is None:
-            raise usage.UsageError("a command is needed: listen")
+            raise usage.UsageError("a command is needed: relay or listen")
 
 
 def _openOutput(path: str) -> IO[str]:
@@ -156,6 +336,28 @@ def makeService(options: Options, stdout: Optional[IO[str]] = None) -> IService:
             idleTimeout=sub["idle-timeout"],
             minimumTLSVersion=sub["min-tls"],
             clientCA=sub["client-ca"],
+        )
+    if options.subCommand == "relay":
+        from twisted.internet import reactor
+
+        from .relay import RelayService
+
+        return RelayService(
+            reactor,
+            listen=sub["listen"],
+            db=sub["db"],
+            upstreams=sub["upstream"],
+            printers=sub["printer"],
+            baseUri=sub["base-uri"],
+            tlsPolicy=sub["tls-policy"],
+            upstreamTLSPolicy=sub["tls-policy"],
+            maxBodyBytes=sub["max-body"],
+            requestTimeout=sub["request-timeout"],
+            idleTimeout=sub["idle-timeout"],
+            minimumTLSVersion=sub["min-tls"],
+            clientCA=sub["client-ca"],
+            eventLife=sub["event-life"],
+            pollInterval=sub["poll-interval"],
         )
     raise usage.UsageError(f"unknown command {options.subCommand!r}")
 

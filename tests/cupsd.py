@@ -111,6 +111,9 @@ class CupsDaemon:
                 os.chown(os.path.join(d, sub), 0, lpGroup)
         except (KeyError, PermissionError):
             pass
+        # CUPS 2.4 takes SetEnv only from cups-files.conf (it ignores, and
+        # complains about, one in cupsd.conf).
+        env = "".join(f"SetEnv {k} {v}\n" for k, v in (setEnv or {}).items())
         self._write(
             "cups-files.conf",
             "\n".join(
@@ -131,9 +134,9 @@ class CupsDaemon:
                     "FileDevice Yes",
                     "",
                 ]
-            ),
+            )
+            + env,
         )
-        env = "".join(f"SetEnv {k} {v}\n" for k, v in (setEnv or {}).items())
         self._write(
             "cupsd.conf",
             f"""Listen 127.0.0.1:{self.port}
@@ -141,12 +144,10 @@ LogLevel debug
 Browsing Off
 WebInterface No
 DefaultAuthType None
-JobPrivateValues none
-SubscriptionPrivateValues none
 MaxSubscriptions 1000
 MaxSubscriptionsPerPrinter 1000
 MaxSubscriptionsPerUser 1000
-{env}<Location />
+<Location />
   Order allow,deny
   Allow 127.0.0.1
 </Location>

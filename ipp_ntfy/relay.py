@@ -1,0 +1,307 @@
+"""
+The notification relay: one process that takes subscriptions from applications
+over IPP (RFC 3995/3996), gets events from printers and CUPS servers, and delivers
+them with the durable retry queue::
+
+    /ipp/printers/<name>   the IPP server: one printer object per upstream queue
+                           and per pushing printer (--upstream, --printer)
+    /notify/<name>         the listener where a pushing printer delivers its reports
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Dict, List, Optional, Sequence
+from urllib.parse import urlsplit
+
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.logger import Logger
+from twisted.web.iweb import IPolicyForHTTPS
+from twisted.web.resource import Resource
+from zope.interface import implementer
+
+from .delivery import HttpDeliveryMethod
+from .dispatcher import Dispatcher
+from .interfaces import INotificationSink, ISubscriptionStore
+from .listener import NotificationListener, NotificationSite
+from .manager import SubscriptionManager
+from .notification import Event, ReportStatus
+from .retry import RetryPolicy
+from .service import EndpointsService
+from .subscription import SubscriptionPolicy
+
+DEFAULT_PORT = 8631
+
+
+def printerName(upstreamUri: str) -> str:
+    """
+    The relay's printer object name for an upstream queue: the last path segment
+    of its URI (C{ipp://cups:631/printers/lobby} -> C{lobby}).
+    """
+    path = urlsplit(upstreamUri).path.rstrip("/")
+    name = path.rsplit("/", 1)[-1]
+    if not name:
+        raise ValueError(f"no queue name in {upstreamUri!r}")
+    return name
+
+
+def defaultBaseUri(listen: Sequence[str]) -> str:
+    """
+    The relay's own IPP base URI from its first endpoint: C{ipp://HOST:PORT/ipp},
+    or C{ipps://} for a C{ssl:} endpoint.
+    """
+    scheme, port = "ipp", DEFAULT_PORT
+    if listen:
+        parts = listen[0].split(":")
+        if parts[0] in ("ssl", "tcp", "tcp6"):
+            scheme = "ipps" if parts[0] == "ssl" else "ipp"
+            for part in parts[1:]:
+                value = part.split("=", 1)[-1] if part.startswith("port=") else part
+                if value.isdigit():
+                    port = int(value)
+                    break
+    return f"{scheme}://{socket.getfqdn()}:{port}/ipp"
+
+
+@implementer(INotificationSink)
+class PushedPrinterSink:
+    """
+    Takes the reports a printer pushes to C{/notify/<name>} and publishes their
+    events on the relay's printer object C{printerUri}.
+
+    A report the printer sends again (same source subscription and sequence number
+    as one already taken) is acknowledged and dropped.  An event is acknowledged
+    only once it is stored for every matching subscription.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        name: str,
+        printerUri: str,
+        manager: SubscriptionManager,
+        store: ISubscriptionStore,
+    ) -> None:
+        self.name = name
+        self.printerUri = printerUri
+        self.manager = manager
+        self.store = store
+
+    @inlineCallbacks
+    def receive(self, event: Event) -> Any:
+        cursor = f"push:{self.name}:{event.subscriptionId}"
+        last = yield self.store.getCursor(cursor)
+        if last is not None and event.sequenceNumber <= int(last):
+            self.log.debug(
+                "dropped a re-sent event {sequence} from {printer}",
+                sequence=event.sequenceNumber,
+                printer=self.name,
+            )
+            return int(ReportStatus.CONSUMED)
+        local = _onPrinter(event, self.printerUri)
+        yield self.manager.publish(local)
+        yield self.store.setCursor(cursor, str(event.sequenceNumber))
+        return int(ReportStatus.CONSUMED)
+
+
+def _whenFired(d: Deferred[Any]) -> Deferred[Any]:
+    """
+    A new Deferred with C{d}'s result, leaving C{d}'s result for others.
+    """
+    copy: Deferred[Any] = Deferred()
+
+    def passOn(result: Any) -> Any:
+        copy.callback(result)
+        return result
+
+    d.addCallback(passOn)
+    return copy
+
+
+def _onPrinter(event: Event, printerUri: str) -> Event:
+    import dataclasses
+
+    return dataclasses.replace(event, printerUri=printerUri)
+
+
+class RelayService(MultiService):
+    """
+    C{twistd ipp-ntfy relay}.
+
+    The store is opened when the service starts; then the manager, the
+    dispatcher, the upstream pollers and the HTTP endpoints start, in that order.
+    C{stopService} stops taking work, waits until deliveries under way are
+    recorded, and closes the store.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        reactor: Any,
+        *,
+        listen: Sequence[str],
+        db: str,
+        upstreams: Sequence[str] = (),
+        printers: Sequence[str] = (),
+        baseUri: Optional[str] = None,
+        tlsPolicy: Optional[IPolicyForHTTPS] = None,
+        upstreamTLSPolicy: Optional[IPolicyForHTTPS] = None,
+        policy: Optional[SubscriptionPolicy] = None,
+        retryPolicy: Optional[RetryPolicy] = None,
+        maxBodyBytes: int = 4 * 1024 * 1024,
+        requestTimeout: float = 30.0,
+        idleTimeout: float = 60.0,
+        minimumTLSVersion: str = "1.2",
+        clientCA: Optional[str] = None,
+        eventLife: float = 60.0,
+        historyLimit: int = 100,
+        pollInterval: float = 2.0,
+        storeOpener: Optional[Any] = None,
+    ) -> None:
+        super().__init__()
+        self.reactor = reactor
+        self.listen = list(listen)
+        self.db = db
+        self.upstreams = list(upstreams)
+        self.printerNames = list(printers)
+        self.baseUri = (baseUri or defaultBaseUri(self.listen)).rstrip("/")
+        self.tlsPolicy = tlsPolicy
+        self.upstreamTLSPolicy = upstreamTLSPolicy
+        self.policy = policy
+        self.retryPolicy = retryPolicy
+        self.maxBodyBytes = maxBodyBytes
+        self.requestTimeout = requestTimeout
+        self.idleTimeout = idleTimeout
+        self.minimumTLSVersion = minimumTLSVersion
+        self.clientCA = clientCA
+        self.eventLife = eventLife
+        self.historyLimit = historyLimit
+        self.pollInterval = pollInterval
+        self.storeOpener = storeOpener
+        self.store: Optional[ISubscriptionStore] = None
+        self.manager: Optional[SubscriptionManager] = None
+        self.dispatcher: Optional[Dispatcher] = None
+        self.delivery: Optional[HttpDeliveryMethod] = None
+        self.endpoints: Optional[EndpointsService] = None
+        self.started: Deferred[None] = Deferred()
+        self.ports: List[Any] = []
+        self._names: Dict[str, str] = {}
+        for upstream in self.upstreams:
+            self._names[printerName(upstream)] = upstream
+        for name in self.printerNames:
+            if name in self._names:
+                raise ValueError(f"printer name {name!r} given twice")
+            self._names[name] = ""
+
+    def printerUri(self, name: str) -> str:
+        """
+        @return: the URI of the relay's printer object C{name}.
+        """
+        return f"{self.baseUri}/printers/{name}"
+
+    def startService(self) -> None:
+        self.running = 1  # children start as they are built, once the store is open
+        d = self._start()
+        d.addCallbacks(self.started.callback, self._failed)
+
+    def _failed(self, failure: Any) -> None:
+        self.log.failure("the relay could not start", failure)
+        self.started.errback(failure)
+        stop = getattr(self.reactor, "stop", None)
+        if stop is not None and getattr(self.reactor, "running", False):
+            stop()
+
+    @inlineCallbacks
+    def _start(self) -> Any:
+        from .ippserver import IppServer
+        from .sources.ippget import UpstreamPoller
+        from .store import SQLiteStore
+
+        opener = self.storeOpener or (lambda: SQLiteStore.open(self.db, self.reactor))
+        self.store = store = yield opener()
+        self.log.info("store {db} open", db=self.db)
+        self.manager = manager = SubscriptionManager(
+            store,
+            self.reactor,
+            self.policy,
+            historyLimit=self.historyLimit,
+            eventLife=self.eventLife,
+        )
+        manager.setServiceParent(self)
+        self.delivery = delivery = HttpDeliveryMethod(
+            self.reactor,
+            tlsPolicy=self.tlsPolicy,
+            requestTimeout=self.requestTimeout,
+        )
+        self.dispatcher = dispatcher = Dispatcher(
+            store, delivery, self.reactor, self.retryPolicy
+        )
+        manager.onQueued(dispatcher.wake)
+        dispatcher.setServiceParent(self)
+
+        root = Resource()
+        notify = Resource()
+        root.putChild(b"notify", notify)
+        printers: List[str] = []
+        for name, upstream in self._names.items():
+            printers.append(name)
+            if upstream:
+                poller = UpstreamPoller(
+                    upstream,
+                    self.printerUri(name),
+                    manager,
+                    store,
+                    self.reactor,
+                    tlsPolicy=self.upstreamTLSPolicy,
+                    pollInterval=self.pollInterval,
+                )
+                poller.setServiceParent(self)
+            else:
+                sink = PushedPrinterSink(name, self.printerUri(name), manager, store)
+                notify.putChild(
+                    name.encode("utf-8"),
+                    NotificationListener(sink, source=name, clock=self.reactor),
+                )
+        root.putChild(
+            b"ipp",
+            IppServer(
+                manager,
+                printers,
+                baseUri=self.baseUri,
+                clock=self.reactor,
+                eventLife=self.eventLife,
+            ),
+        )
+        site = NotificationSite(
+            root,
+            maxBodyBytes=self.maxBodyBytes,
+            requestTimeout=self.requestTimeout,
+            idleTimeout=self.idleTimeout,
+            reactor=self.reactor,
+        )
+        self.endpoints = EndpointsService(
+            self.reactor, self.listen, site, self.minimumTLSVersion, self.clientCA
+        )
+        self.endpoints.setServiceParent(self)
+        ports = yield _whenFired(self.endpoints.listening)
+        self.ports = list(ports)
+        self.log.info(
+            "relay ready: printers {printers} at {baseUri}/printers/",
+            printers=", ".join(printers) or "(none)",
+            baseUri=self.baseUri,
+        )
+
+    @inlineCallbacks
+    def stopService(self) -> Any:
+        yield super().stopService()
+        if self.delivery is not None:
+            yield self.delivery.pool.closeCachedConnections()
+        if self.store is not None:
+            yield self.store.close()
+            self.store = None
+
+
+__all__ = ["RelayService", "PushedPrinterSink", "printerName"]
