@@ -17,10 +17,13 @@ over and over):
   d. (extra) the CUPS Get-Printer-Attributes response as captured, the largest
      message of the set that aioipp's decoder can read.
 
-ipp_ntfy's decoder keeps a cache of whole fields it has seen (_FIELDS).  "decode"
-is timed with that cache as a long-running client has it: the fields that differ
-between variants are taken out of it before each pass over the variants (outside
-the timed span), the ones that repeat stay.  "cold" empties it before every message.
+ipp_ntfy's decoder keeps caches of what it has seen: whole fields (_FIELDS), runs of
+known fields one after the other (_RUNS), whole collection values (_COLLECTIONS) and
+the attribute names of groups (_LAYOUTS).  "decode" is timed with them as a
+long-running client has them: the fields and collection values that differ between
+variants (and every run that holds such a field) are taken out of them before each
+pass over the variants (outside the timed span), the ones that repeat stay.  "cold"
+empties them before every message (all but the attribute-name cache, _NAMES).
 
 Each round times every implementation on every message (one or more passes over all
 variants, implementations in a shuffled order); the tables give the median and the
@@ -72,8 +75,11 @@ from ipp_ntfy.ipp import (  # noqa: E402
 from ipp_ntfy.ipp.values import Value  # noqa: E402
 
 _decodeModule = importlib.import_module("ipp_ntfy.ipp.decode")
+_encodeModule = importlib.import_module("ipp_ntfy.ipp.encode")
 #: ipp_ntfy's cache of whole fields already decoded (None if the codec has none).
 FIELDS: Optional[Dict[bytes, Any]] = getattr(_decodeModule, "_FIELDS", None)
+#: The decoder's other caches, by name: emptied for "cold", pruned for "decode".
+CACHE_NAMES = ("_FIELDS", "_RUNS", "_COLLECTIONS", "_LAYOUTS")
 
 #: The clock of the Python timings: time.perf_counter (wall time, the default), or
 #: time.thread_time with --clock cpu (the shim is switched to the matching C clock).
@@ -434,22 +440,59 @@ def decodePasses(
 
 def varyingFields(variants: Sequence[bytes]) -> List[bytes]:
     """
-    The top-level fields that are not the same in every variant (sequence numbers,
-    up-times, job ids...): the ones a client would be seeing for the first time.
+    The fields (at any depth) and collection values that are not the same in every
+    variant (sequence numbers, up-times, job ids...): the ones a client would be
+    seeing for the first time.
     """
-    sets = [set(topLevelFields(data)) for data in variants]
+    sets = [set(cacheUnits(data)) for data in variants]
     common = set.intersection(*sets)
     return sorted(set.union(*sets) - common)
 
 
-def forget(fields: Sequence[bytes]) -> None:
+def caches(module: Any = _decodeModule) -> List[Dict[Any, Any]]:
     """
-    Take C{fields} out of ipp_ntfy's field cache.
+    The caches of a decode module that has them (see L{CACHE_NAMES}).
     """
-    if FIELDS is not None:
-        pop = FIELDS.pop
-        for field in fields:
+    return [
+        getattr(module, name)
+        for name in CACHE_NAMES
+        if isinstance(getattr(module, name, None), dict)
+    ]
+
+
+def forget(units: Sequence[bytes], module: Any = _decodeModule) -> None:
+    """
+    Take C{units} (fields and collection values, as L{cacheUnits} gives them) out of
+    ipp_ntfy's caches: the fields out of the field cache, the collection values out
+    of the collection cache, and every run of fields that holds one of the fields.
+    """
+    fields = getattr(module, "_FIELDS", None)
+    if fields is not None:
+        pop = fields.pop
+        for field in units:
             pop(field, None)
+    runs = getattr(module, "_RUNS", None)
+    if runs:
+        gone = set(units)
+        for key, candidates in list(runs.items()):
+            kept = [
+                run
+                for run in candidates
+                if not gone.intersection(cacheUnits(run[0], 0))
+            ]
+            if not kept:
+                del runs[key]
+            elif len(kept) != len(candidates):
+                runs[key] = kept
+    collections = getattr(module, "_COLLECTIONS", None)
+    if collections:
+        gone = set(units)
+        for key, entries in list(collections.items()):
+            kept = [entry for entry in entries if entry[0] not in gone]
+            if not kept:
+                del collections[key]
+            elif len(kept) != len(entries):
+                collections[key] = kept
 
 
 def warmDecodePasses(variants: Sequence[bytes]) -> Callable[[int], float]:
@@ -476,37 +519,73 @@ def warmDecodePasses(variants: Sequence[bytes]) -> Callable[[int], float]:
 
 def coldDecodePasses(variants: Sequence[bytes]) -> Callable[[int], float]:
     """
-    ipp_ntfy's decode with its field cache emptied before each message (outside the
-    timed span); the cache is put back as it was afterwards, so the other
-    measurements are not disturbed.
+    ipp_ntfy's decode with its caches (all but the attribute-name cache) emptied
+    before each message (outside the timed span); they are put back as they were
+    afterwards, so the other measurements are not disturbed.
     """
-    fields = FIELDS
-    assert fields is not None
-    clear = fields.clear
+    emptied = caches()
+    assert emptied
 
     def run(passes: int) -> float:
-        saved = dict(fields)
+        saved = [dict(cache) for cache in emptied]
         total = 0.0
         for _ in range(passes):
             for data in variants:
-                clear()
+                for cache in emptied:
+                    cache.clear()
                 start = clock()
                 decode(data)
                 total += clock() - start - clockOverhead
-        clear()
-        fields.update(saved)
+        for cache, contents in zip(emptied, saved):
+            cache.clear()
+            cache.update(contents)
         return total
 
     return run
 
 
+def varyingAttributes(messages: Sequence[Message]) -> List[Attribute]:
+    """
+    The attributes that are not the same in every variant: the ones an application
+    encodes for the first time.
+    """
+    sets = [{a for g in m.groups for a in g.attributes} for m in messages]
+    common = set.intersection(*sets)
+    return list(set.union(*sets) - common)
+
+
+def forgetEncoded(attributes: Sequence[Attribute], module: Any = _encodeModule) -> None:
+    """
+    Take C{attributes}, and their string values, out of ipp_ntfy's encode caches.
+    """
+    fields = getattr(module, "_FIELD_OCTETS", None)
+    strings = getattr(module, "_STRING_OCTETS", None)
+    for attribute in attributes:
+        if fields is not None:
+            fields.pop(attribute, None)
+        if strings is not None:
+            for value in attribute.values:
+                if isinstance(value, str):
+                    strings.pop(value, None)
+
+
 def encodePasses(messages: Sequence[Message]) -> Callable[[int], float]:
+    """
+    ipp_ntfy's encode, its caches as a long-running application has them: before
+    each pass (outside the timed span) the attributes that differ between variants
+    are taken out of them.
+    """
+    varying = varyingAttributes(messages)
+
     def run(passes: int) -> float:
-        start = clock()
+        total = 0.0
         for _ in range(passes):
+            forgetEncoded(varying)
+            start = clock()
             for message in messages:
                 encode(message)
-        return clock() - start
+            total += clock() - start
+        return total
 
     return run
 
@@ -588,6 +667,36 @@ def topLevelFields(data: bytes) -> List[bytes]:
             fields.append(data[pos:end])
         pos = end
     return fields
+
+
+def cacheUnits(data: bytes, start: int = 8) -> List[bytes]:
+    """
+    The raw octets of each field of C{data} from C{start} but the framing of
+    collections (begCollection, memberAttrName, endCollection), at any depth, and of
+    each collection value (from after its begCollection field to the end of its
+    endCollection): what ipp_ntfy's field and collection caches keep.
+    """
+    units = []
+    opened: List[int] = []
+    pos = start
+    while pos < len(data):
+        tag = data[pos]
+        if tag < 0x10:
+            pos += 1
+            if tag == 0x03:
+                break
+            continue
+        valueAt = pos + 3 + ((data[pos + 1] << 8) | data[pos + 2])
+        end = valueAt + 2 + ((data[valueAt] << 8) | data[valueAt + 1])
+        if tag == 0x34:
+            opened.append(end)
+        elif tag == 0x37:
+            if opened:
+                units.append(data[opened.pop() : end])
+        elif tag != 0x4A:
+            units.append(data[pos:end])
+        pos = end
+    return units
 
 
 def cacheHitRate(variants: Sequence[bytes]) -> Optional[float]:

@@ -1312,7 +1312,7 @@ class CachedFieldTests(DecodeAssertions):
         """
         for path in vectorFiles():
             data = path.read_bytes()
-            decodeModule._FIELDS.clear()
+            clearCaches()
             first = decode(data)
             second = decode(data)
             self.assertEqual(first, second)
@@ -1338,6 +1338,411 @@ class CachedFieldTests(DecodeAssertions):
         )
         fast, end = decodeModule._fastDecode(data)
         self.assertEqual(fast.operation.value("new"), "b")
+
+
+def clearCaches():
+    """
+    Empty the fast path's caches (all but the name cache).
+    """
+    for cache in (
+        decodeModule._FIELDS,
+        decodeModule._RUNS,
+        decodeModule._COLLECTIONS,
+        decodeModule._LAYOUTS,
+    ):
+        cache.clear()
+
+
+def field(tag, name, value):
+    """
+    The hex of one field: C{tag} (an int), C{name} and C{value} (hex strings).
+    """
+    return f"{tag:02x} {len(name) // 2:04x} {name} {len(value) // 2:04x} {value} "
+
+
+def keyword(name, value):
+    return field(0x44, name.encode().hex(), value.encode().hex())
+
+
+def integer(name, value):
+    return field(0x21, name.encode().hex(), f"{value:08x}")
+
+
+class CachedRunTests(DecodeAssertions):
+    """
+    The fast path remembers runs of known fields and the field after each, and
+    takes a run whole where the same octets come again: the group they land in must
+    still be checked.
+    """
+
+    def setUp(self):
+        clearCaches()
+
+    def learn(self, *groups):
+        """
+        Decode, three times, a message of the groups C{groups} (hex), the last
+        field of each group an integer "n" that changes every time: the fields
+        become known, then the runs, then "n" as the field after them.
+        """
+        for n in range(3):
+            data = bytes.fromhex(
+                HEADER + "".join(f"01 {g}" + integer("n", n) for g in groups) + "03"
+            )
+            decode(data)
+        self.assertTrue(decodeModule._RUNS)
+
+    def test_runTaken(self):
+        """
+        A known run and the changing field after it decode as from scratch.
+        """
+        abc = keyword("a", "x") + keyword("b", "y") + keyword("c", "z")
+        self.learn(abc)
+        data = bytes.fromhex(HEADER + "01" + abc + integer("n", 7) + "03")
+        message = self.assertRoundTrip(data)
+        self.assertEqual(
+            [(a.name, a.values) for a in message.operation],
+            [("a", ("x",)), ("b", ("y",)), ("c", ("z",)), ("n", (7,))],
+        )
+
+    def test_runTwiceInGroup(self):
+        """
+        A run taken twice in one group gives its names twice: refused.
+        """
+        abc = keyword("a", "x") + keyword("b", "y") + keyword("c", "z")
+        self.learn(abc)
+        data = bytes.fromhex(HEADER + "01" + abc + abc + "03")
+        self.assertDecodeError(
+            data,
+            30,
+            "attribute 'a' appears twice in the group (first at offset 9)",
+            lenientToo=False,
+        )
+
+    def test_runOfAdditionalValueOpensGroup(self):
+        """
+        A run that starts with an additional value, taken at the start of a group:
+        refused.
+        """
+        extra = field(0x44, "", "77")  # additional value "w"
+        for m in range(3):
+            decode(
+                bytes.fromhex(
+                    HEADER
+                    + "01"
+                    + keyword("a", "x")
+                    + integer("m", m)
+                    + extra
+                    + keyword("b", "y")
+                    + "03"
+                )
+            )
+        self.assertIn(bytes.fromhex(extra), decodeModule._RUNS)
+        data = bytes.fromhex(HEADER + "01" + extra + keyword("b", "y") + "03")
+        self.assertDecodeError(
+            data, 9, "additional value (name-length 0) with no attribute before it"
+        )
+
+    def test_holeCutShort(self):
+        """
+        The field after a run, cut short by the end of the message.
+        """
+        ab = keyword("a", "x") + keyword("b", "y")
+        self.learn(ab)
+        data = bytes.fromhex(HEADER + "01" + ab + integer("n", 9))[:-2]
+        self.assertDecodeError(
+            data,
+            27,
+            "value-length 4 goes past the end of the message (2 bytes left)",
+            incomplete=True,
+        )
+
+    def test_holeWrongLength(self):
+        """
+        The field after a run, with a value of the wrong length for its tag.
+        """
+        ab = keyword("a", "x") + keyword("b", "y")
+        self.learn(ab)
+        data = bytes.fromhex(HEADER + "01" + ab + field(0x21, "6e", "000009") + "03")
+        self.assertDecodeError(
+            data, 27, "integer value of 'n' has length 3, must be 4", lenientToo=False
+        )
+
+    def test_holeOverLimit(self):
+        """
+        A string field after a run, with a value over the length limit.
+        """
+        ab = keyword("a", "x") + keyword("b", "y")
+        for n in range(3):
+            decode(bytes.fromhex(HEADER + "01" + ab + keyword("t", str(n)) + "03"))
+        data = bytes.fromhex(
+            HEADER + "01" + ab + field(0x44, "74", "61" * 0x8000) + "03"
+        )
+        self.assertDecodeError(
+            data, 27, "value-length 32768 is over the limit of 32767"
+        )
+
+    def test_holeInvalidUtf8(self):
+        """
+        A string field after a run, with invalid UTF-8.
+        """
+        ab = keyword("a", "x") + keyword("b", "y")
+        for n in range(3):
+            decode(bytes.fromhex(HEADER + "01" + ab + keyword("t", str(n)) + "03"))
+        data = bytes.fromhex(HEADER + "01" + ab + field(0x44, "74", "ff") + "03")
+        self.assertDecodeError(
+            data, 29, "invalid UTF-8 in keyword value of 't'", lenientToo=False
+        )
+
+    def test_sameRunsOtherGroups(self):
+        """
+        Runs learnt in one group are taken in others, every group checked on its
+        own.
+        """
+        ab = keyword("a", "x") + keyword("b", "y")
+        cd = keyword("c", "x") + keyword("d", "y")
+        self.learn(ab, cd)
+        data = bytes.fromhex(
+            HEADER + "01" + ab + cd + "04" + cd + ab + "07" + ab + "05" + "03"
+        )
+        message = self.assertRoundTrip(data)
+        self.assertEqual(
+            [g.names() for g in message.groups],
+            [["a", "b", "c", "d"], ["c", "d", "a", "b"], ["a", "b"], []],
+        )
+
+    def test_vectorsInAnyOrder(self):
+        """
+        Every vector decodes the same on both paths, whatever was decoded before
+        it (here: every other vector, twice).
+        """
+        paths = vectorFiles()
+        for path in paths + paths:
+            decode(path.read_bytes())
+        for path in paths:
+            data = path.read_bytes()
+            fast, end = decodeModule._fastDecode(data)
+            self.assertEqual((fast, end), carefulDecode(data))
+
+
+class CachedCollectionTests(DecodeAssertions):
+    """
+    The fast path remembers whole collection values, and takes one where its
+    octets come again: still within the depth and attribute limits.
+    """
+
+    def setUp(self):
+        clearCaches()
+
+    def nested(self, depth, name="63"):
+        """
+        An attribute C{name} (hex) of C{depth} collections one inside the other,
+        as in L{DecodeErrorTests.nested}.
+        """
+        return bytes.fromhex(
+            HEADER
+            + "01"
+            + f"34 {len(name) // 2:04x} {name} 0000"
+            + "4a 0000 0001 78 34 0000 0000" * (depth - 1)
+            + "37 0000 0000" * depth
+            + "03"
+        )
+
+    def test_knownCollectionDeeper(self):
+        """
+        A collection known from a message where it was within the depth limit is
+        refused where it would nest one level too deep.
+        """
+        self.assertRoundTrip(self.nested(10))
+        self.assertTrue(decodeModule._COLLECTIONS)
+        self.assertDecodeError(
+            self.nested(11), 21 + 11 * 9, "collection 'x' nests deeper than 10 levels"
+        )
+
+    def test_knownCollectionTaken(self):
+        """
+        A known collection gives the same value, under another name too.
+        """
+        media = (
+            "4a 0000 000a" + b"media-size".hex() + "34 0000 0000"
+            "4a 0000 000b" + b"x-dimension".hex() + "21 0000 0004 00005208"
+            "4a 0000 000b" + b"y-dimension".hex() + "21 0000 0004 00007404"
+            "37 0000 0000"
+            "4a 0000 000a"
+            + b"media-type".hex()
+            + "44 0000 000a"
+            + b"stationery".hex()
+            + "37 0000 0000"
+        )
+        first = self.assertRoundTrip(
+            bytes.fromhex(HEADER + "01 34 0001 61 0000" + media + "03")
+        )
+        second = self.assertRoundTrip(
+            bytes.fromhex(
+                HEADER + "04 34 0001 62 0000" + media + "34 0000 0000" + media + "03"
+            )
+        )
+        value: Any = first.operation.value("a")
+        self.assertEqual(second.groups[0]["b"].values, (value, value))
+        self.assertEqual(value["media-size"].value.value("y-dimension"), 29700)
+
+    def test_knownCollectionCutShort(self):
+        """
+        A known collection, cut short by the end of the message.
+        """
+        data = self.nested(3)
+        self.assertRoundTrip(data)
+        # The innermost collection with members ("x" and an empty collection, 21
+        # octets from 26) is known, and cut short at 42.
+        self.assertDecodeError(
+            data[:42],
+            42,
+            "collection 'x' (opened at offset 21) is not closed at the end of the "
+            "message",
+            incomplete=True,
+        )
+
+    def test_knownCollectionCountsMembers(self):
+        """
+        The members of a known collection count toward the attribute limit, as
+        many times as it is taken.
+        """
+        members = "".join(
+            "4a 0000 0001 78" + f"21 0000 0004 {i:08x}" for i in range(250)
+        )
+        value = members + "37 0000 0000"
+        values = 65536 // 250 + 1
+        data = bytes.fromhex(
+            HEADER
+            + "01 34 0001 63 0000"
+            + value
+            + ("34 0000 0000" + value) * (values - 1)
+            + "03"
+        )
+        # Attribute 1 is "c"; the member that is attribute 65537 is member 36 of
+        # the 263rd value.
+        self.assertEqual(values, 263)
+        size = len(bytes.fromhex(value))
+        offset = 15 + size + 261 * (5 + size) + 5 + 35 * 15
+        self.assertDecodeError(
+            data, offset, "more than 65536 attributes in the message"
+        )
+        self.assertTrue(decodeModule._COLLECTIONS)
+
+    def test_bounded(self):
+        """
+        The collection cache holds at most about a megabyte of octets.
+        """
+        for i in range(600):
+            member = (
+                "4a 0000 0001 78" + "44 0000 07d0" + f"{i:04d}".encode().hex() * 500
+            )
+            decode(
+                bytes.fromhex(
+                    HEADER + "01 34 0001 63 0000" + member + "37 0000 0000 03"
+                )
+            )
+        held = sum(
+            len(entry[0])
+            for entries in decodeModule._COLLECTIONS.values()
+            for entry in entries
+        )
+        self.assertLessEqual(held, decodeModule._MAX_HELD)
+        self.assertGreater(held, 0)
+
+
+class FastCollectionTests(DecodeAssertions):
+    """
+    Collections within the default limits, that the fast path reads by itself:
+    faults that its shortcuts could take for something valid.
+    """
+
+    def test_memberValueOverLimit(self):
+        """
+        A member value of 32768 octets.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "44 0000 8000"
+            + "61"
+            * 0x8000  # 21: keyword, value-length at 24
+            + "37 0000 0000"  # endCollection
+            "03"  # end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data, 24, "value-length 32768 is over the limit of 32767"
+        )
+
+    def test_nameOnMemberValueLikeALength(self):
+        """
+        A member value with a name whose two octets, read as a value-length, would
+        make a valid member value.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "44 0002 0001 61"  # 21: keyword, name-length 2, name 00 01
+            "37 0000 0000"  # 28: endCollection
+            "03"  # 33: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data,
+            21,
+            "keyword inside collection 'c' has a name (name-length 2)",
+        )
+
+    def test_delimiterLikeEmptyValue(self):
+        """
+        A delimiter tag in a collection, followed by octets that would make it a
+        field with no name and a value.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            "04 0000 0001 61"  # 21: printer-attributes-tag
+            "37 0000 0000"  # 27: endCollection
+            "03"  # 32: end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            data,
+            21,
+            "collection 'c' (opened at offset 9) is not closed before delimiter "
+            "tag 0x04",
+        )
+
+    def test_memberValuesLimitDefault(self):
+        """
+        By default a member may have 65536 values, and not one more.
+        """
+        data = bytes.fromhex(
+            HEADER + "01"  # 8: operation-attributes-tag
+            "34 0001 63 0000"  # 9: begCollection "c"
+            "4a 0000 0001 78"  # 15: memberAttrName "x"
+            + "21 0000 0004 00000001"
+            * 65536  # 21 + 9 * k: the values
+            + "37 0000 0000"  # endCollection
+            "03"  # end-of-attributes-tag
+        )
+        message = self.assertRoundTrip(data)
+        value: Any = message.operation.value("c")
+        self.assertEqual(len(value["x"].values), 65536)
+        tooMany = data[:21] + bytes.fromhex("21 0000 0004 00000001") + data[21:]
+        self.assertDecodeError(
+            tooMany, 21 + 9 * 65536, "member 'x' has more than 65536 values"
+        )
+        # And with another member after it.
+        tooMany = tooMany[:-6] + bytes.fromhex(
+            "4a 0000 0001 79"  # memberAttrName "y"
+            "21 0000 0004 00000002"  # integer 2
+            "37 0000 0000"  # endCollection
+            "03"  # end-of-attributes-tag
+        )
+        self.assertDecodeError(
+            tooMany, 21 + 9 * 65536, "member 'x' has more than 65536 values"
+        )
 
 
 class InputTests(DecodeAssertions):

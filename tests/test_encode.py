@@ -6,11 +6,14 @@ give the octets of RFC 8010 (the worked examples of ipp-facts.md 1.11).
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
 from typing import Any, List, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from ipp_ntfy.ipp import (
+    DEFAULT_LIMITS,
     Attribute,
     Collection,
     DateTime,
@@ -30,6 +33,9 @@ from ipp_ntfy.ipp import (
     encode,
 )
 
+encodeModule = importlib.import_module("ipp_ntfy.ipp.encode")
+
+VECTORS = Path(__file__).parent / "vectors"
 OPERATION = "group 1 (operation-attributes-tag)"
 
 
@@ -887,3 +893,204 @@ class BuilderTests(SynchronousTestCase):
             "03"  # end-of-attributes-tag
             "25215053",  # "%!PS"
         )
+
+
+def carefulEncode(message, limits=None, lenient=False):
+    """
+    Encode with the careful encoder alone, never the fast path.
+    """
+    return encodeModule._Encoder(limits or DEFAULT_LIMITS, lenient).message(message)
+
+
+def outcome(function, *args):
+    """
+    What C{function(*args)} gives: its result, or the facts of its encode error.
+    """
+    try:
+        return function(*args)
+    except IppEncodeError as e:
+        return ("error", e.path, e.reason)
+
+
+class FastEncodeTests(SynchronousTestCase):
+    """
+    The fast path writes what the careful encoder writes, and its caches (of names,
+    strings, whole fields and collections) never let through what the careful one
+    refuses.
+    """
+
+    def assertPathsAgree(self, message, limits=None):
+        """
+        L{encode} and the careful encoder give the same octets or the same error.
+        """
+        self.assertEqual(
+            outcome(encode, message, limits), outcome(carefulEncode, message, limits)
+        )
+
+    def test_vectors(self):
+        """
+        The fast path encodes every captured message by itself, to the octets of
+        the careful encoder; twice, with its caches full the second time.
+        """
+        paths = sorted(VECTORS.glob("*.ipp"))
+        self.assertTrue(paths)
+        for _ in range(2):
+            for path in paths:
+                decoded = decode(path.read_bytes())
+                built = Message(
+                    decoded.version,
+                    decoded.code,
+                    decoded.requestId,
+                    [Group(g.tag, g.attributes) for g in decoded.groups],
+                    decoded.data,
+                )
+                for m in (decoded, built):
+                    fast = encodeModule._fastEncode(m, DEFAULT_LIMITS)
+                    self.assertEqual(fast, carefulEncode(m))
+                    self.assertEqual(fast, encode(m, lenient=True))
+
+    def test_boolAfterInt(self):
+        """
+        C{True == 1 == 1.0}: an attribute known with an integer 1 is equal to one
+        with C{True} or C{1.0}, which are still no integers; and the other way round
+        for booleans.
+        """
+        cases: List[Tuple[int, Any, str]] = [
+            (1, True, "integer value must be int, not bool"),
+            (0, False, "integer value must be int, not bool"),
+            (1, 1.0, "integer value must be int, not float"),
+        ]
+        for good, bad, reason in cases:
+            encode(message(Attribute("a", (good,), (0x21,))))
+            e = self.assertRaises(
+                IppEncodeError, encode, message(Attribute("a", (bad,), (0x21,)))
+            )
+            self.assertEqual(e.reason, reason)
+        for good, bad in ((True, 1), (False, 0)):
+            encode(message(Attribute("b", (good,), (0x22,))))
+            e = self.assertRaises(
+                IppEncodeError, encode, message(Attribute("b", (bad,), (0x22,)))
+            )
+            self.assertEqual(e.reason, "boolean value must be bool, not int")
+
+    def test_stringSubclass(self):
+        """
+        A value of a subclass of C{str}, or C{int}, is written as its plain value.
+        """
+
+        class Keyword(str):
+            pass
+
+        for value, plain, tag in (
+            (Keyword("x"), "x", 0x44),
+            (ValueTag.KEYWORD, 0x44, 0x23),
+        ):
+            encode(message(Attribute("a", (plain,), (tag,))))
+            self.assertEqual(
+                encode(message(Attribute("a", (value,), (tag,)))),
+                carefulEncode(message(Attribute("a", (plain,), (tag,)))),
+            )
+
+    def test_knownCollectionDeeper(self):
+        """
+        A collection encoded within the depth limit is refused where, as the same
+        object, it would nest one level too deep.
+        """
+        ten = nested(10)
+        encode(message(ten))
+        eleven = Attribute.collection("c", Collection([Attribute("x", *ten[1:])]))
+        self.assertPathsAgree(message(eleven))
+        self.assertRaises(IppEncodeError, encode, message(eleven))
+
+    def test_knownCollectionCountsMembers(self):
+        """
+        The members of a known collection count toward the attribute limit, as
+        many times as it is written.
+        """
+        value = Collection(Attribute.integer(f"m{i}", i) for i in range(1000))
+        encode(message(Attribute.collection("c", value)))
+        many = message(Attribute.collection("c", *[value] * 66))
+        e = self.assertRaises(IppEncodeError, encode, many)
+        self.assertEqual(e.reason, "more than 65536 attributes")
+        self.assertPathsAgree(many)
+
+    def test_knownCollectionOtherLimits(self):
+        """
+        Under other limits, a known collection is checked again.
+        """
+        value = Collection([Attribute.keyword("m", "x" * 10)])
+        encode(message(Attribute.collection("c", value)))
+        self.assertPathsAgree(
+            message(Attribute.collection("c", value)), Limits(maxValueBytes=9)
+        )
+        self.assertPathsAgree(
+            message(Attribute.collection("c", value)), Limits(maxDepth=0)
+        )
+
+    def test_limitsDefault(self):
+        """
+        Under the default limits, a name or a value of 32768 octets is refused.
+        """
+        for attribute, path, reason in (
+            (
+                Attribute.keyword("a" * 32768, "x"),
+                f"{OPERATION}, {'a' * 32768}",
+                "name is over the limit of 32767 bytes",
+            ),
+            (
+                Attribute.octetString("a", b"x" * 32768),
+                f"{OPERATION}, a, value 1",
+                "value of 32768 bytes is over the limit of 32767",
+            ),
+            (
+                Attribute.collection(
+                    "c", Collection([Attribute.octetString("m", b"x" * 32768)])
+                ),
+                f"{OPERATION}, c, value 1, member m, value 1",
+                "value of 32768 bytes is over the limit of 32767",
+            ),
+        ):
+            e = self.assertRaises(IppEncodeError, encode, message(attribute))
+            self.assertEqual((e.path, e.reason), (path, reason))
+
+    def test_smallLimitsKnownOctets(self):
+        """
+        Names, strings and fields known from the default limits are checked
+        against smaller ones.
+        """
+        known = message(
+            Attribute.keyword("abc", "xyz"),
+            Attribute.collection("c", Collection([Attribute.keyword("mno", "xyz")])),
+        )
+        encode(known)
+        for limits in (
+            Limits(maxNameBytes=2),
+            Limits(maxValueBytes=2),
+            Limits(maxValues=0),
+        ):
+            self.assertPathsAgree(known, limits)
+            self.assertRaises(IppEncodeError, encode, known, limits)
+
+    def test_cachesBounded(self):
+        """
+        The caches of the fast path stay within their bounds.
+        """
+        for i in range(3000):
+            text = f"{i:05d}" * 40
+            value = Collection([Attribute.text("t", text)])
+            encode(
+                message(
+                    Attribute.text(f"n{i}", text),
+                    Attribute.collection("c", value),
+                )
+            )
+        self.assertLessEqual(len(encodeModule._FIELD_OCTETS), encodeModule._MAX_FIELDS)
+        self.assertLessEqual(
+            len(encodeModule._STRING_OCTETS), encodeModule._MAX_STRINGS
+        )
+        self.assertLessEqual(len(encodeModule._NAME_OCTETS), encodeModule._MAX_NAMES)
+        held = sum(
+            len(entry[1]) + encodeModule._ENTRY_COST
+            for entry in encodeModule._COLLECTION_OCTETS.values()
+        )
+        self.assertLessEqual(held, encodeModule._MAX_COLLECTION_BYTES)

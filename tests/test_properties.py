@@ -35,6 +35,7 @@ from ipp_ntfy.ipp import (
 )
 
 decodeModule = importlib.import_module("ipp_ntfy.ipp.decode")
+encodeModule = importlib.import_module("ipp_ntfy.ipp.encode")
 
 VECTORS = Path(__file__).parent / "vectors"
 STREAM = VECTORS / "cups-2.4.2-notifier-stdin-stream.bin"
@@ -281,6 +282,12 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(decodePrefix(data), careful)
         # The fast path takes any valid message by itself.
         self.assertEqual(decodeModule._fastDecode(data), careful)
+        # And so does the encoder's, to the octets of the careful one.
+        self.assertEqual(encodeModule._fastEncode(message, DEFAULT_LIMITS), data)
+        self.assertEqual(
+            encodeModule._Encoder(DEFAULT_LIMITS, False).message(message), data
+        )
+        self.assertEqual(encodeModule._fastEncode(decoded, DEFAULT_LIMITS), data)
         self.assertEqual(decode(bytearray(data)), message)
 
     @settings(deadline=None, max_examples=100)

@@ -8,16 +8,27 @@ C{IndexError} or C{UnicodeDecodeError} leaves this module.
 
 Strict mode (the default) also refuses what RFC 8010 forbids but a lenient reader can
 live with; C{lenient=True} accepts those known printer quirks (see L{decode}).
+
+Two decoders share that work.  A strict decode within the default limits goes
+through a fast path (L{_fastDecode}) that remembers what it has decoded (whole
+fields, runs of fields one after the other, whole collection values: see the caches
+below) and takes it again wherever the same octets come back, checking everything
+but saying nothing: anything unusual or wrong makes it give up, and the careful
+decoder (L{_Decoder}) decodes the message again and names the fault.  The two give
+the same message for every input (the tests and C{bench/fuzz.py} check it).
 """
 
 from __future__ import annotations
 
+from operator import itemgetter
 from struct import Struct
-from typing import List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from .errors import IppDecodeError
 from .limits import DEFAULT_LIMITS, Limits
-from .message import Attribute, Group, Message, _newMessage
+from .message import Attribute, Group, Message, _newMessage, _newObject
+from .message import _setFields as _setGroupFields
+from .message import _setTag as _setGroupTag
 from .tags import valueTagName
 from .values import (
     Collection,
@@ -37,7 +48,7 @@ _resolution = Struct(">iib").unpack_from
 _dateTime = Struct(">HBBBBBBcBB").unpack_from
 
 _newAttribute = tuple.__new__
-_groupFromFields = Group._fromFields
+_setCollectionAttributes = Collection.__dict__["attributes"].__set__
 _OUT_OF_BAND = {tag: OutOfBand(tag) for tag in range(0x10, 0x20)}
 _FIXED = {0x21: 4, 0x22: 1, 0x23: 4, 0x31: 11, 0x32: 9, 0x33: 8}
 _Octets = Union[bytes, bytearray, memoryview]
@@ -107,16 +118,70 @@ class _Slow(Exception):  # noqa: N818 (a signal, not an error)
     """
 
 
-# Names seen before, decoded once: attribute names come from a small vocabulary.
+# The fast path's caches.  All are bounded, and hold only what a strict decode
+# within DEFAULT_LIMITS accepted; values are immutable, so sharing them is safe.
+#
+# Names seen before, decoded once: attribute and member names come from a small
+# vocabulary.  Only valid names (US-ASCII, 1 to 255 octets) are kept.
 _NAMES: dict[bytes, str] = {}
 _MAX_NAMES = 4096
-# Whole fields (tag, name, value octets) seen before in a valid message, and what they
-# decoded to: most fields of an event repeat from one event to the next (charset,
-# language, event keyword, printer name, URI, states), and a hit skips all the work
-# of decoding them again.  Values are immutable, so sharing them is safe.
-_FIELDS: dict[bytes, Tuple[Optional[str], int, Value]] = {}
+_MAX_CACHED_NAME = 255
+# Whole fields (tag, name, value octets; name and value under 256 octets each) and
+# what they decoded to, C{(name or None for an additional value, tag, value)}: most
+# fields of an event repeat from one event to the next (charset, language, event
+# keyword, printer name, URI, states).  Never a collection's framing (begCollection,
+# memberAttrName, endCollection): a field kept here is valid wherever a value may
+# stand, at the top level or in a collection.
+_Field = Tuple[Optional[str], int, Value]
+_FIELDS: dict[bytes, _Field] = {}
 _MAX_FIELDS = 8192
+# Runs of known fields met one after the other in a group, found by the octets of
+# their first field: the octets of the whole run, its fields, its length, and the
+# "hole" after it.  In a stream of events, the fields between those that change
+# (sequence numbers, times, job ids) come back in the same order every time.  The
+# hole is the field that ended the run when it was recorded, a field not known but
+# with a known name (so most likely one whose value changes): its octets up to its
+# value-length, its name, its tag and the length of those octets.  Where the same
+# octets follow the run again, that field is decoded without a look in _FIELDS.
+_Hole = Tuple[bytes, Optional[str], int, int]
+_Run = Tuple[bytes, Tuple[_Field, ...], int, Optional[_Hole]]
+_RUNS: dict[bytes, List[_Run]] = {}
+_MAX_RUN_BYTES = 4096
+# Whole collection values: the octets from just after a begCollection field to the
+# end of its endCollection, what they decoded to, how many members they hold (at
+# every depth, for the attribute limit) and how deep they nest (1 for a collection
+# without collection members).  A printer's media-col-database and the like come back
+# the same in every Get-Printer-Attributes response.  An entry is found by the first
+# _KEY_SIZES[i] octets of the value, the largest of those sizes that the value
+# reaches (so that the key holds nothing from after it).
+_CollectionEntry = Tuple[bytes, Collection, int, int]
+_COLLECTIONS: dict[bytes, List[_CollectionEntry]] = {}
+_MAX_COLLECTION_BYTES = 4096
+_KEY_SIZES = (128, 64, 32, 16)
+_MIN_KEY = _KEY_SIZES[-1]
+# An entry of _RUNS or _COLLECTIONS is only taken where the message holds the whole
+# of its octets: a run or a collection is the same octets, or it is another one.
+# Entries with the same key (events of several kinds start with the same field) are
+# a few candidates, the latest first.  Each of the two caches holds at most
+# _MAX_HELD octets, counting for the objects too (_ENTRY_COST for each entry,
+# _FIELD_COST for each field of a run, _MEMBER_COST for each member of a collection),
+# and is emptied when full.
+_MAX_CANDIDATES = 8
+_MAX_HELD = 1 << 20
+_ENTRY_COST = 128
+_FIELD_COST = 64
+_MEMBER_COST = 192
+_HELD: dict[int, int] = {}
+# The names of the fields of a group (None for an additional value), as a tuple, for
+# groups that passed the checks on names (see _checkLayout): their attribute count.
+_LAYOUTS: dict[Tuple[Optional[str], ...], int] = {}
+_MAX_LAYOUTS = 256
+_MAX_LAYOUT_FIELDS = 1024
+
 _MAX_VALUES = DEFAULT_LIMITS.maxValues
+_MAX_NAME = DEFAULT_LIMITS.maxNameBytes
+_MAX_DEPTH = DEFAULT_LIMITS.maxDepth
+_fieldName = itemgetter(0)
 
 
 def _fastDecode(data: bytes) -> Tuple[Message, int]:
@@ -134,27 +199,32 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
     names = _NAMES
     strings = _STRING_TAGS
     int32 = _int32
-    groups: List[Group] = []
-    fields: List[Tuple[Optional[str], int, Value]] = []
-    append = fields.append
-    # None until the first group: a named attribute before it fails on seen.add.
-    seen: set[str] = None  # type: ignore[assignment]
-    groupTag = -1
-    count = groupCount = 0
-    decoder = None
     known = _FIELDS
+    runs = _RUNS
+    layouts = _LAYOUTS
+    startswith = data.startswith
+    groups: List[Group] = []
+    fields: List[_Field] = []
+    # None until the first group: a field before it fails on calling them.
+    append = extend = None
+    groupTag = -1
+    count = 0
+    decoder = None
     pos = 8
     while True:
+        # Here a group starts, or a field after one that was not known (or after a
+        # run): where a run may start.
         tag = data[pos]
         if tag < 0x10:
             if groupTag >= 0:
-                # A name seen twice makes the set smaller than the count; and no
-                # attribute can have too many values unless the group has that
-                # many additional values in all.
-                named = count - groupCount
-                if len(seen) != named or len(fields) - named >= _MAX_VALUES:
-                    raise _Slow()
-                groups.append(_groupFromFields(groupTag, fields))
+                if fields:
+                    layout = tuple(map(_fieldName, fields))
+                    named = layouts.get(layout)
+                    count += _checkLayout(layout) if named is None else named
+                group = _newObject(Group)
+                _setGroupTag(group, groupTag)
+                _setGroupFields(group, fields)
+                groups.append(group)
             pos += 1
             if tag == 0x03:
                 break
@@ -163,8 +233,7 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
             groupTag = tag
             fields = []
             append = fields.append
-            seen = set()
-            groupCount = count
+            extend = fields.extend
             continue
         nameLength = (data[pos + 1] << 8) | data[pos + 2]
         valueAt = pos + 3 + nameLength
@@ -173,70 +242,314 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
         # (a shorter slice cannot equal a known field: its own lengths would say it
         # is longer), and the next data[pos] raises.
         raw = data[pos:fieldEnd]
+        candidates = runs.get(raw)
+        if candidates is not None:
+            for run in candidates:
+                if startswith(run[0], pos):
+                    break
+            else:
+                run = None
+            if run is not None:
+                extend(run[1])  # type: ignore[misc]
+                pos += run[2]
+                hole = run[3]
+                if hole is None or not startswith(hole[0], pos):
+                    continue
+                # The field that came after the run last time, and was not known.
+                name, tag, headerLength = hole[1:]
+                valueAt = pos + headerLength
+                valueStart = valueAt + 2
+                pos = valueStart + ((data[valueAt] << 8) | data[valueAt + 1])
+                if pos - valueStart > 32767:
+                    raise _Slow()
+                if tag in strings:
+                    value: Value = data[valueStart:pos].decode()
+                elif (tag == 0x21 or tag == 0x23) and pos - valueStart == 4:
+                    value = int32(data, valueStart)[0]
+                else:
+                    if pos > end:
+                        raise _Slow()
+                    if decoder is None:
+                        decoder = _Decoder(data, DEFAULT_LIMITS, False)
+                    value = decoder.value(
+                        tag, valueStart, pos, "", valueAt - headerLength
+                    )
+                append((name, tag, value))  # type: ignore[misc]
+                continue
         field = known.get(raw)
         if field is not None:
-            name = field[0]
-            if name is not None:
-                seen.add(name)
-                count += 1
-            elif not fields:
-                raise _Slow()
-            append(field)
-            pos = fieldEnd
-            continue
-        pos += 3
+            # Known fields, one after the other until one is not: a run.
+            first = raw
+            runStart = pos
+            runFrom = len(fields)
+            while True:
+                append(field)  # type: ignore[misc]
+                pos = fieldEnd
+                tag = data[pos]
+                if tag < 0x10:
+                    break
+                nameLength = (data[pos + 1] << 8) | data[pos + 2]
+                valueAt = pos + 3 + nameLength
+                fieldEnd = valueAt + 2 + ((data[valueAt] << 8) | data[valueAt + 1])
+                raw = data[pos:fieldEnd]
+                field = known.get(raw)
+                if field is None:
+                    break
+            if pos - runStart <= _MAX_RUN_BYTES:
+                after: Optional[_Hole] = None
+                if field is None and tag != 0x34 and tag != 0x37 and tag != 0x4A:
+                    # The run ends at a field not known (a value tag): if it is an
+                    # additional value or its name is known, it is the run's hole.
+                    if not nameLength:
+                        after = (data[pos:valueAt], None, tag, 3)
+                    else:
+                        holeName = names.get(data[pos + 3 : valueAt])
+                        if holeName is not None:
+                            after = (data[pos:valueAt], holeName, tag, valueAt - pos)
+                if after is not None or len(fields) - runFrom > 1:
+                    _remember(
+                        runs,
+                        first,
+                        (
+                            data[runStart:pos],
+                            tuple(fields[runFrom:]),
+                            pos - runStart,
+                            after,
+                        ),
+                        pos - runStart + _FIELD_COST * (len(fields) - runFrom),
+                    )
+            if tag < 0x10:
+                continue
+        # A field not known: raw, nameLength, valueAt and fieldEnd are its own.
         if nameLength:
-            nameEnd = pos + nameLength
-            rawName = data[pos:nameEnd]
+            rawName = data[pos + 3 : valueAt]
             name = names.get(rawName)
             if name is None:
                 name = rawName.decode("ascii")
-                if nameEnd > end or nameLength > DEFAULT_LIMITS.maxNameBytes:
+                if valueAt > end or nameLength > _MAX_NAME:
                     raise _Slow()
-                if len(names) >= _MAX_NAMES:
-                    names.clear()
-                names[rawName] = name
-            seen.add(name)
-            count += 1
-            pos = nameEnd
-        elif fields:
+                if nameLength <= _MAX_CACHED_NAME:
+                    if len(names) >= _MAX_NAMES:
+                        names.clear()
+                    names[rawName] = name
+        else:
+            # An additional value; _checkLayout refuses one that opens a group.
             name = None
-        else:
+        valueStart = valueAt + 2
+        pos = fieldEnd
+        if pos - valueStart > 32767:
             raise _Slow()
-        valueLength = (data[pos] << 8) | data[pos + 1]
-        if valueLength > 32767:
-            raise _Slow()
-        valueStart = pos + 2
-        pos = valueStart + valueLength
         if tag in strings:
-            value: Value = data[valueStart:pos].decode()
-        elif (tag == 0x21 or tag == 0x23) and valueLength == 4:
+            value = data[valueStart:pos].decode()
+        elif (tag == 0x21 or tag == 0x23) and pos - valueStart == 4:
             value = int32(data, valueStart)[0]
+        elif tag == 0x34:
+            if pos != valueStart:
+                raise _Slow()
+            value, pos, members, _ = _fastCollection(data, pos, 1)
+            count += members
+            append((name, tag, value))  # type: ignore[misc]
+            continue
         else:
-            if decoder is None:
-                decoder = _Decoder(data, DEFAULT_LIMITS, False)
             if pos > end:
                 raise _Slow()
-            fieldStart = valueStart - 5 - nameLength
-            if tag == 0x34:
-                # Members count toward the limit, not toward the group's names.
-                value, pos = decoder.collection(
-                    fieldStart, valueStart, pos, name or "", 1
-                )
-                append((name, tag, value))
-                continue
-            value = decoder.value(tag, valueStart, pos, name or "", fieldStart)
+            if decoder is None:
+                decoder = _Decoder(data, DEFAULT_LIMITS, False)
+            value = decoder.value(tag, valueStart, pos, "", valueAt - nameLength - 3)
         field = (name, tag, value)
-        append(field)
-        if pos <= end and fieldEnd - valueAt < 256:
+        append(field)  # type: ignore[misc]
+        if pos - valueAt < 256 and nameLength < 256 and pos <= end:
             if len(known) >= _MAX_FIELDS:
                 known.clear()
             known[raw] = field
-    if decoder is not None:
-        count += decoder.attributeCount
     if count > DEFAULT_LIMITS.maxAttributes:
         raise _Slow()
     return _newMessage((major, minor), code, requestId, tuple(groups)), pos
+
+
+def _checkLayout(layout: Tuple[Optional[str], ...]) -> int:
+    """
+    Check the names of a group's fields (None for an additional value): no
+    additional value before the first attribute, no name twice, not too many values.
+
+    @return: the number of attributes.
+    @raise _Slow: if the group breaks a rule.
+    """
+    if layout[0] is None:
+        raise _Slow()
+    distinct = set(layout)
+    additional = layout.count(None)
+    named = len(layout) - additional
+    if additional:
+        # No attribute can have too many values unless the group has that many
+        # additional values in all.
+        if additional >= _MAX_VALUES:
+            raise _Slow()
+        distinct.discard(None)
+    if len(distinct) != named:
+        raise _Slow()
+    if len(layout) <= _MAX_LAYOUT_FIELDS:
+        if len(_LAYOUTS) >= _MAX_LAYOUTS:
+            _LAYOUTS.clear()
+        _LAYOUTS[layout] = named
+    return named
+
+
+def _remember(cache: dict[bytes, List[Any]], key: bytes, entry: Any, cost: int) -> None:
+    """
+    Add C{entry} to C{_RUNS} or C{_COLLECTIONS} under C{key}, within the bounds of
+    those caches; C{cost} is what it holds (octets and objects), roughly.
+    """
+    cost += len(key) + _ENTRY_COST
+    held = _HELD.get(id(cache), 0) + cost if cache else cost
+    candidates = cache.get(key)
+    if held > _MAX_HELD:
+        cache.clear()
+        held = cost
+        candidates = None
+    if candidates is None:
+        cache[key] = [entry]
+    else:
+        # (What an entry dropped here held is still counted: the cache is emptied
+        # a little earlier.)
+        if len(candidates) >= _MAX_CANDIDATES:
+            del candidates[-1]
+        candidates.insert(0, entry)
+    _HELD[id(cache)] = held
+
+
+def _fastCollection(
+    data: bytes, pos: int, depth: int
+) -> Tuple[Collection, int, int, int]:
+    """
+    The fast path's decode of a collection value at nesting level C{depth} (1 for
+    the value of an attribute), whose members start at C{pos}.
+
+    @return: the collection, the offset after its endCollection, the number of
+        members at every depth, and how deep it nests (1 if no member is a
+        collection).
+    @raise Exception: anything unusual, as L{_fastDecode}.
+    """
+    cached = _COLLECTIONS
+    for size in _KEY_SIZES:
+        entries = cached.get(data[pos : pos + size])
+        if entries is not None:
+            for octets, collection, members, height in entries:
+                if data.startswith(octets, pos) and depth + height <= _MAX_DEPTH + 1:
+                    return collection, pos + len(octets), members, height
+    if depth > _MAX_DEPTH:
+        raise _Slow()
+    end = len(data)
+    start = pos
+    names = _NAMES
+    strings = _STRING_TAGS
+    known = _FIELDS
+    attributes: List[Attribute] = []
+    memberName: Optional[str] = None
+    values: List[Value] = []
+    tags: List[int] = []
+    members = 0
+    height = 1
+    decoder = None
+    value: Value
+    while True:
+        tag = data[pos]
+        if data[pos + 1] or data[pos + 2]:
+            # A name on a field of a collection.
+            raise _Slow()
+        valueStart = pos + 5
+        fieldEnd = valueStart + ((data[pos + 3] << 8) | data[pos + 4])
+        if tag == 0x4A:
+            if values:
+                if len(values) > _MAX_VALUES:
+                    raise _Slow()
+                attributes.append(
+                    _newAttribute(Attribute, (memberName, tuple(values), tuple(tags)))
+                )
+                values = []
+                tags = []
+            elif memberName is not None:
+                # The member before has no value.
+                raise _Slow()
+            rawName = data[valueStart:fieldEnd]
+            memberName = names.get(rawName)
+            if memberName is None:
+                memberName = rawName.decode("ascii")
+                if not memberName or fieldEnd > end or len(rawName) > _MAX_NAME:
+                    raise _Slow()
+                if len(rawName) <= _MAX_CACHED_NAME:
+                    if len(names) >= _MAX_NAMES:
+                        names.clear()
+                    names[rawName] = memberName
+            members += 1
+            pos = fieldEnd
+            continue
+        if tag == 0x37:
+            if fieldEnd != valueStart:
+                raise _Slow()
+            if values:
+                if len(values) > _MAX_VALUES:
+                    raise _Slow()
+                attributes.append(
+                    _newAttribute(Attribute, (memberName, tuple(values), tuple(tags)))
+                )
+            elif memberName is not None:
+                raise _Slow()
+            pos = fieldEnd
+            break
+        if memberName is None:
+            # A value before any memberAttrName.
+            raise _Slow()
+        if tag == 0x34:
+            if fieldEnd != valueStart:
+                raise _Slow()
+            value, pos, inner, innerHeight = _fastCollection(data, fieldEnd, depth + 1)
+            members += inner
+            if innerHeight >= height:
+                height = innerHeight + 1
+            values.append(value)
+            tags.append(tag)
+            continue
+        raw = data[pos:fieldEnd]
+        field = known.get(raw)
+        if field is not None:
+            values.append(field[2])
+            tags.append(tag)
+            pos = fieldEnd
+            continue
+        if fieldEnd - valueStart > 32767:
+            raise _Slow()
+        if tag in strings:
+            value = data[valueStart:fieldEnd].decode()
+        elif (tag == 0x21 or tag == 0x23) and fieldEnd - valueStart == 4:
+            value = _int32(data, valueStart)[0]
+        else:
+            if tag < 0x10 or fieldEnd > end:
+                raise _Slow()
+            if decoder is None:
+                decoder = _Decoder(data, DEFAULT_LIMITS, False)
+            value = decoder.value(tag, valueStart, fieldEnd, "", pos)
+        values.append(value)
+        tags.append(tag)
+        if fieldEnd - valueStart < 254 and fieldEnd <= end:
+            if len(known) >= _MAX_FIELDS:
+                known.clear()
+            known[raw] = (None, tag, value)
+        pos = fieldEnd
+    collection = _newObject(Collection)
+    _setCollectionAttributes(collection, tuple(attributes))
+    size = pos - start
+    if _MIN_KEY <= size <= _MAX_COLLECTION_BYTES:
+        for keySize in _KEY_SIZES:
+            if keySize <= size:
+                break
+        _remember(
+            cached,
+            data[start : start + keySize],
+            (data[start:pos], collection, members, height),
+            size + _MEMBER_COST * members,
+        )
+    return collection, pos, members, height
 
 
 def messageLength(data: bytes, start: int = 0) -> Optional[int]:

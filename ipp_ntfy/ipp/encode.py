@@ -6,12 +6,19 @@ is refused by L{decode <ipp_ntfy.ipp.decode.decode>}: a value of the wrong Pytho
 for its tag, an integer out of 32-bit range, a string that is not valid UTF-8, a value
 or name longer than the limits, collections nested too deep, the same name twice in a
 group.  Each failure is an L{IppEncodeError} that says where.
+
+Two encoders share that work.  A fast one (L{_fastEncode}) writes the common value
+types straight from cached octets (names, strings) and preformatted headers, checks
+everything but says nothing: anything unusual or wrong makes it give up, and the
+careful one (L{_Encoder}) encodes the message again, with the path and the reason of
+the fault if there is one.
 """
 
 from __future__ import annotations
 
+from operator import itemgetter
 from struct import Struct
-from typing import Callable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .errors import IppEncodeError
 from .limits import DEFAULT_LIMITS, Limits
@@ -35,6 +42,7 @@ _int32 = Struct(">i").pack
 _range = Struct(">ii").pack
 _resolution = Struct(">iib").pack
 _dateTime = Struct(">HBBBBBBcBB").pack
+_lengthAndInt32 = Struct(">Hi").pack
 
 _INT32_MIN = -(2**31)
 _INT32_MAX = 2**31 - 1
@@ -60,7 +68,330 @@ def encode(
     """
     if limits is None:
         limits = DEFAULT_LIMITS
+    try:
+        # What the strict encoder writes, a lenient one writes too, octet for octet.
+        return _fastEncode(message, limits)
+    except Exception:
+        # Anything unusual or wrong: the careful encoder decides, and says where.
+        pass
     return _Encoder(limits, lenient).message(message)
+
+
+class _Slow(Exception):  # noqa: N818 (a signal, not an error)
+    """
+    The fast path met something it leaves to L{_Encoder}.
+    """
+
+
+# The fast path's caches, of valid octets only.  An attribute name, as the octets
+# after the value tag of its first value (name-length and name); a member name, as
+# the whole memberAttrName field; a string value, as its value-length and UTF-8.
+_NAME_OCTETS: Dict[str, bytes] = {}
+_MEMBER_OCTETS: Dict[str, bytes] = {}
+_MAX_NAMES = 4096
+_MAX_CACHED_NAME = 255
+_STRING_OCTETS: Dict[Any, bytes] = {}  # str keys; looked up with any value
+_MAX_STRINGS = 8192
+_MAX_CACHED_STRING = 255
+# Attributes of one value (not a collection) as whole fields, with the type of the
+# value: the attribute that finds an entry is equal to the one it was made from, and
+# if its value has the same type, it has the same octets (True == 1, but a bool is
+# not an int).  Only for values of the plain types, whose equality is their octets'.
+_FIELD_OCTETS: Dict[Attribute, Tuple[bytes, type]] = {}
+_MAX_FIELDS = 8192
+_MAX_CACHED_FIELD = 320
+_CACHED_TYPES = frozenset({str, int, bool, bytes})
+# Collections encoded under the default limits, by identity (a Collection is
+# immutable; the entry keeps it alive, so that its id is not taken by another): the
+# collection, the octets of its members and endCollection, its member count and how
+# deep it nests.  An application that sends the same media-col-database in every
+# Get-Printer-Attributes response, or a decoded message whose collections came from
+# the decoder's cache, has them.  At most _MAX_COLLECTION_BYTES octets in all.
+_COLLECTION_OCTETS: Dict[int, Tuple[Collection, bytes, int, int]] = {}
+_MAX_COLLECTION_BYTES = 1 << 20
+_ENTRY_COST = 128
+_collectionBytes = 0
+# Limits under which cached octets need no check of their length (and an attribute
+# of one value none of the number of its values).
+_MIN_NAME_LIMIT = _MAX_CACHED_NAME
+_MIN_VALUE_LIMIT = 4 * _MAX_CACHED_STRING
+
+_GROUP_TAG_OCTETS = {tag: bytes((tag,)) for tag in range(0x01, 0x10) if tag != 0x03}
+# The octet of each value tag, and the header of an additional value or a member
+# value (tag, name-length 0); never the framing tags of a collection.
+_VALUE_TAG_OCTETS = {
+    tag: bytes((tag,)) for tag in range(0x10, 0x100) if tag not in (0x37, 0x4A)
+}
+_UNNAMED = {tag: octet + b"\x00\x00" for tag, octet in _VALUE_TAG_OCTETS.items()}
+_TRUE = b"\x00\x01\x01"
+_FALSE = b"\x00\x01\x00"
+_EMPTY_LENGTH = b"\x00\x00"
+_NO_NAME = b"\x00\x00"
+_attributeName = itemgetter(0)
+
+
+def _fastEncode(message: Message, limits: Limits) -> bytes:
+    """
+    The strict encoding of C{message}, for messages that hold nothing unusual.
+
+    @raise Exception: anything unusual or wrong (the caller asks L{_Encoder}).
+    """
+    if (
+        limits.maxNameBytes < _MIN_NAME_LIMIT
+        or limits.maxValueBytes < _MIN_VALUE_LIMIT
+        or limits.maxValues < 1
+    ):
+        raise _Slow()
+    major, minor = message.version
+    out = [_header(major, minor, message.code, message.requestId)]
+    append = out.append
+    names = _NAME_OCTETS
+    strings = _STRING_TAGS
+    known = _STRING_OCTETS
+    valueTags = _VALUE_TAG_OCTETS
+    fields = _FIELD_OCTETS
+    maxValues = limits.maxValues
+    count = 0
+    for group in message.groups:
+        append(_GROUP_TAG_OCTETS[group.tag])
+        attributes = group.attributes
+        if len(set(map(_attributeName, attributes))) != len(attributes):
+            raise _Slow()
+        count += len(attributes)
+        for attribute in attributes:
+            name, values, tags = attribute
+            if len(values) == 1 and len(tags) == 1 and tags[0] != 0x34:
+                # One value, not a collection: the whole field, known or not.
+                entry = fields.get(attribute)
+                if entry is not None and type(values[0]) is entry[1]:
+                    append(entry[0])
+                else:
+                    append(_fieldOctets(attribute, limits))
+                continue
+            nameOctets = names.get(name)
+            if nameOctets is None:
+                nameOctets = _nameOctets(name, limits)
+            if len(values) != len(tags) or not values or len(values) > maxValues:
+                raise _Slow()
+            header = nameOctets
+            for tag, value in zip(tags, values):
+                append(valueTags[tag])
+                append(header)
+                header = _NO_NAME
+                if tag in strings:
+                    octets = known.get(value)
+                    if octets is None:
+                        octets = _stringOctets(value, limits)
+                    append(octets)
+                elif tag == 0x21 or tag == 0x23:
+                    if type(value) is not int and (
+                        not isinstance(value, int) or isinstance(value, bool)
+                    ):
+                        raise _Slow()
+                    append(_lengthAndInt32(4, value))
+                elif tag == 0x34:
+                    if not isinstance(value, Collection):
+                        raise _Slow()
+                    append(_EMPTY_LENGTH)
+                    count += _fastCollection(out, value, 1, limits)[0]
+                else:
+                    append(_otherOctets(tag, value, limits))
+    if count > limits.maxAttributes:
+        raise _Slow()
+    append(b"\x03")
+    append(message.data)
+    result = b"".join(out)
+    if len(result) > limits.maxMessageBytes:
+        raise _Slow()
+    return result
+
+
+def _fastCollection(
+    out: List[bytes], collection: Collection, depth: int, limits: Limits
+) -> Tuple[int, int]:
+    """
+    Append the members and the endCollection of C{collection}, whose begCollection
+    is written, at nesting level C{depth}.
+
+    @return: the number of members (at every depth), and how deep the collection
+        nests (1 if no member is a collection).
+    """
+    entry = _COLLECTION_OCTETS.get(id(collection))
+    if (
+        entry is not None
+        and entry[0] is collection
+        and limits is DEFAULT_LIMITS
+        and depth + entry[3] <= DEFAULT_LIMITS.maxDepth + 1
+    ):
+        out.append(entry[1])
+        return entry[2], entry[3]
+    if depth > limits.maxDepth:
+        raise _Slow()
+    start = len(out)
+    append = out.append
+    members = _MEMBER_OCTETS
+    strings = _STRING_TAGS
+    known = _STRING_OCTETS
+    unnamed = _UNNAMED
+    maxValues = limits.maxValues
+    count = 0
+    height = 1
+    for name, values, tags in collection.attributes:
+        memberOctets = members.get(name)
+        if memberOctets is None:
+            memberOctets = _memberOctets(name, limits)
+        if len(values) != len(tags) or not values or len(values) > maxValues:
+            raise _Slow()
+        append(memberOctets)
+        count += 1
+        for tag, value in zip(tags, values):
+            append(unnamed[tag])
+            if tag in strings:
+                octets = known.get(value)
+                if octets is None:
+                    octets = _stringOctets(value, limits)
+                append(octets)
+            elif tag == 0x21 or tag == 0x23:
+                if type(value) is not int and (
+                    not isinstance(value, int) or isinstance(value, bool)
+                ):
+                    raise _Slow()
+                append(_lengthAndInt32(4, value))
+            elif tag == 0x34:
+                if not isinstance(value, Collection):
+                    raise _Slow()
+                append(_EMPTY_LENGTH)
+                inner, innerHeight = _fastCollection(out, value, depth + 1, limits)
+                count += inner
+                if innerHeight >= height:
+                    height = innerHeight + 1
+            else:
+                append(_otherOctets(tag, value, limits))
+    append(_END_COLLECTION)
+    if limits is DEFAULT_LIMITS:
+        _rememberCollection(collection, b"".join(out[start:]), count, height)
+    return count, height
+
+
+def _rememberCollection(
+    collection: Collection, octets: bytes, count: int, height: int
+) -> None:
+    """
+    Keep the octets of a collection encoded under the default limits.
+    """
+    global _collectionBytes
+    size = len(octets) + _ENTRY_COST
+    if size > _MAX_COLLECTION_BYTES:
+        return
+    if not _COLLECTION_OCTETS or _collectionBytes + size > _MAX_COLLECTION_BYTES:
+        _COLLECTION_OCTETS.clear()
+        _collectionBytes = 0
+    _COLLECTION_OCTETS[id(collection)] = (collection, octets, count, height)
+    _collectionBytes += size
+
+
+def _fieldOctets(attribute: Attribute, limits: Limits) -> bytes:
+    """
+    The field of an attribute with one value, not a collection, for L{_fastEncode}.
+    """
+    name, values, tags = attribute
+    tag = tags[0]
+    value = values[0]
+    nameOctets = _NAME_OCTETS.get(name)
+    if nameOctets is None:
+        nameOctets = _nameOctets(name, limits)
+    if tag in _STRING_TAGS:
+        octets = _STRING_OCTETS.get(value)
+        if octets is None:
+            octets = _stringOctets(value, limits)
+    elif tag == 0x21 or tag == 0x23:
+        if type(value) is not int and (
+            not isinstance(value, int) or isinstance(value, bool)
+        ):
+            raise _Slow()
+        octets = _lengthAndInt32(4, value)
+    else:
+        octets = _otherOctets(tag, value, limits)
+    field = _VALUE_TAG_OCTETS[tag] + nameOctets + octets
+    kind = type(value)
+    if kind in _CACHED_TYPES and len(field) <= _MAX_CACHED_FIELD:
+        if len(_FIELD_OCTETS) >= _MAX_FIELDS:
+            _FIELD_OCTETS.clear()
+        _FIELD_OCTETS[attribute] = (field, kind)
+    return field
+
+
+def _nameOctets(name: str, limits: Limits) -> bytes:
+    """
+    The name-length and name of an attribute, for L{_fastEncode}.
+    """
+    if type(name) is not str or not name:
+        raise _Slow()
+    raw = name.encode("ascii")
+    if len(raw) > limits.maxNameBytes:
+        raise _Slow()
+    octets = _length(len(raw)) + raw
+    if len(raw) <= _MAX_CACHED_NAME:
+        if len(_NAME_OCTETS) >= _MAX_NAMES:
+            _NAME_OCTETS.clear()
+        _NAME_OCTETS[name] = octets
+    return octets
+
+
+def _memberOctets(name: str, limits: Limits) -> bytes:
+    """
+    The memberAttrName field of a member, for L{_fastEncode}.
+    """
+    if type(name) is not str or not name:
+        raise _Slow()
+    raw = name.encode("ascii")
+    if len(raw) > limits.maxValueBytes:
+        raise _Slow()
+    octets = b"\x4a\x00\x00" + _length(len(raw)) + raw
+    if len(raw) <= _MAX_CACHED_NAME:
+        if len(_MEMBER_OCTETS) >= _MAX_NAMES:
+            _MEMBER_OCTETS.clear()
+        _MEMBER_OCTETS[name] = octets
+    return octets
+
+
+def _stringOctets(value: Any, limits: Limits) -> bytes:
+    """
+    The value-length and UTF-8 of a string value, for L{_fastEncode}.
+    """
+    if type(value) is not str:
+        raise _Slow()
+    raw = value.encode()
+    if len(raw) > limits.maxValueBytes:
+        raise _Slow()
+    octets = _length(len(raw)) + raw
+    if len(raw) <= _MAX_CACHED_STRING:
+        if len(_STRING_OCTETS) >= _MAX_STRINGS:
+            _STRING_OCTETS.clear()
+        _STRING_OCTETS[value] = octets
+    return octets
+
+
+def _otherOctets(tag: int, value: Value, limits: Limits) -> bytes:
+    """
+    The value-length and octets of a value of any syntax but a string, an integer,
+    an enum or a collection, for L{_fastEncode}.
+    """
+    if tag == 0x22:
+        if value is True:
+            return _TRUE
+        if value is False:
+            return _FALSE
+        raise _Slow()
+    if tag == 0x30 and type(value) is bytes:
+        raw = value
+    elif 0x10 <= tag <= 0x1F and type(value) is OutOfBand and value.tag == tag:
+        raw = value.data
+    else:
+        raw = _STRICT.valueOctets("", tag, value)
+    if len(raw) > limits.maxValueBytes:
+        raise _Slow()
+    return _length(len(raw)) + raw
 
 
 class _Encoder:
@@ -338,3 +669,7 @@ _INTERPRETED_TAGS = (
     )
     | _STRING_TAGS
 )
+
+# The checks and conversions of values the fast path leaves to the careful encoder
+# (its errors are never reported: the careful encoder starts again).
+_STRICT = _Encoder(DEFAULT_LIMITS, False)
