@@ -144,6 +144,50 @@ def _react(run: Callable[[object], object]) -> None:
     reactor.run(installSignalHandlers=False)
 
 
+def _cupsNotifierCommand(
+    options: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from .sources.cups_notifier import runNotifier
+
+    return runNotifier(
+        ["ipp-ntfy cups-notifier", options.uri, options.user_data],
+        stdin.fileno(),
+        stderr=stderr,
+    )
+
+
+def _installCupsNotifierCommand(
+    options: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from .sources.cups_notifier import (
+        InstallError,
+        defaultServerBin,
+        installNotifiers,
+    )
+
+    schemes = [s.strip() for s in options.schemes.split(",") if s.strip()]
+    serverBin = options.serverbin or defaultServerBin()
+
+    def say(line: str) -> None:
+        stdout.write(line + "\n")
+        stdout.flush()
+
+    try:
+        installNotifiers(
+            serverBin,
+            schemes=schemes,
+            python=options.python,
+            paths=options.pythonpath or (),
+            force=options.force,
+            user=None if options.no_check else options.user,
+            say=say,
+        )
+    except (InstallError, OSError) as e:
+        stderr.write(f"error: {e}\n")
+        return 1
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipp-ntfy",
@@ -242,6 +286,88 @@ def _parser() -> argparse.ArgumentParser:
         help="do not verify the listener's certificate (logged)",
     )
     sender.set_defaults(run=_sendCommand)
+
+    notifier = commands.add_parser(
+        "cups-notifier",
+        help="run the CUPS notifier (what cupsd runs for http/https recipients)",
+        description=(
+            "Read the IPP events cupsd writes on standard input, spool them and "
+            "deliver them to URI, as the installed notifier does (see "
+            "install-cups-notifier).  Options come from the environment: "
+            "IPP_NTFY_CA_FILE, IPP_NTFY_PINS, IPP_NTFY_CLIENT_CERT, "
+            "IPP_NTFY_CLIENT_KEY, IPP_NTFY_INSECURE, IPP_NTFY_TLS_MIN_VERSION, "
+            "IPP_NTFY_DRAIN_SECONDS, IPP_NTFY_MAX_AGE, IPP_NTFY_TIMEOUT and "
+            "IPP_NTFY_SPOOL_DIR (default $CUPS_CACHEDIR/ipp-ntfy).  Log lines "
+            "go to standard error with cupsd's DEBUG:/INFO:/ERROR: prefixes."
+        ),
+    )
+    notifier.add_argument(
+        "uri", metavar="URI", help="the recipient (notify-recipient-uri)"
+    )
+    notifier.add_argument(
+        "user_data",
+        metavar="USERDATA",
+        nargs="?",
+        default="",
+        help="notify-user-data in base64 (default: none)",
+    )
+    notifier.set_defaults(run=_cupsNotifierCommand)
+
+    installer = commands.add_parser(
+        "install-cups-notifier",
+        help="install the CUPS notifier, so that cupsd accepts http/https recipients",
+        description=(
+            "Write SERVERBIN/notifier/http and .../https (or --schemes): scripts "
+            "that run the ipp_ntfy notifier with --python, mode 0755, owned by "
+            "root when run as root.  cupsd runs them as its User (lp) with umask "
+            "077, so as root each script is first run with --check as --user; "
+            "nothing is installed if that fails.  A file this command did not "
+            "write is replaced only with --force.  TLS and other options are "
+            "environment variables, set with SetEnv in cups-files.conf (see "
+            "'ipp-ntfy cups-notifier --help')."
+        ),
+    )
+    installer.add_argument(
+        "--serverbin",
+        metavar="DIR",
+        default=None,
+        help="cupsd's ServerBin (default: cups-config --serverbin, else /usr/lib/cups)",
+    )
+    installer.add_argument(
+        "--python",
+        metavar="PATH",
+        default=sys.executable,
+        help="the interpreter the notifier runs with (default: %(default)s)",
+    )
+    installer.add_argument(
+        "--pythonpath",
+        metavar="DIR",
+        action="append",
+        help="a directory to put on the notifier's sys.path, repeatable (the "
+        "checkout ipp_ntfy comes from, if not installed, is added anyway)",
+    )
+    installer.add_argument(
+        "--schemes",
+        default="http,https",
+        help="recipient URI schemes, comma-separated, among http, https, ipp-ntfy, "
+        "ipp, ipps, indp (default: %(default)s)",
+    )
+    installer.add_argument(
+        "--force",
+        action="store_true",
+        help="replace notifiers this command did not write",
+    )
+    installer.add_argument(
+        "--user",
+        default="lp",
+        help="cupsd's User, whom the check runs as (default: %(default)s)",
+    )
+    installer.add_argument(
+        "--no-check",
+        action="store_true",
+        help="do not check that --user can run the notifier",
+    )
+    installer.set_defaults(run=_installCupsNotifierCommand)
     return parser
 
 
