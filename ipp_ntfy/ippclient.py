@@ -1,7 +1,7 @@
 """
 A small IPP client: POST one request L{Message} to a printer URI over HTTP/1.1
 (or HTTPS), read the answer within bounds, and give back the response
-L{Message}.
+L{Message}::
 
     client = IppClient(reactor)
     response = await client.request("ipp://cups.example/printers/q", message)

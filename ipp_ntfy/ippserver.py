@@ -1,7 +1,7 @@
 """
 The relay's IPP server: a C{twisted.web} resource that serves RFC 3995
 subscriptions and RFC 3996 C{ippget} Get-Notifications for the relay's printer
-objects, on top of a L{SubscriptionManager}.
+objects, on top of a L{SubscriptionManager}::
 
     server = IppServer(manager, PrinterRegistry(["lobby"]),
                        baseUri="ipp://relay.example:8631/ipp", clock=reactor)

@@ -1,7 +1,7 @@
 """
 The listener end of HTTP-based IPP notifications: a C{twisted.web} resource that
 takes Report-Ipp-Notifications (and indp Send-Notifications) requests, hands each
-event to an L{INotificationSink}, and answers with the per-report status.
+event to an L{INotificationSink}, and answers with the per-report status::
 
     root.putChild(b"ipp-events", NotificationListener(sink))
 
@@ -12,7 +12,7 @@ that a client trickling bytes is cut off, and an idle keep-alive timeout.
 L{NotificationFactory} is the standalone listener's front end, with the same
 limits and answers but no C{twisted.web}: HTTP/1.1 parsed by L{ipp_ntfy.http11},
 one path, a few times less work per request.  Both hand each request body to
-L{NotificationListener.answer}, which does all the IPP work.
+L{NotificationListener.answer}, which does all the IPP work::
 
     reactor.listenTCP(8632, NotificationFactory(NotificationListener(sink)))
 """
@@ -825,7 +825,7 @@ class NotificationFactory(Factory):
     """
     The standalone listener's HTTP/1.1 server: far less work per request than
     C{twisted.web}, with the same answers and limits as L{NotificationSite}.
-    Requests go to C{listener.answer}.
+    Requests go to C{listener.answer}::
 
         reactor.listenTCP(8632, NotificationFactory(NotificationListener(sink)))
 

@@ -1,7 +1,7 @@
 """
 The ippget poller: a relay source that subscribes to an upstream printer or CUPS
 queue with the 'ippget' pull method (RFC 3995, RFC 3996), fetches its events
-with Get-Notifications, and publishes them on a printer object of the relay.
+with Get-Notifications, and publishes them on a printer object of the relay::
 
     poller = UpstreamPoller(
         "ipp://cups.example:631/printers/q",     # the upstream
