@@ -71,7 +71,7 @@ class TsharkTests(ListenerFixture, TestCase):
     timeout = 60
 
     @inlineCallbacks
-    def test_dissectorDecodesRequestAndResponse(self):  # type: ignore[no-untyped-def]
+    def test_dissectorDecodesRequestAndResponse(self):
         """
         Capture a delivery of three events (one answered client-error-not-found,
         so the response carries per-report groups) on loopback; Wireshark's IPP
@@ -135,7 +135,7 @@ class IpptoolTests(ListenerFixture, TestCase):
     timeout = 60
 
     @inlineCallbacks
-    def test_ipptoolDeliversAReport(self):  # type: ignore[no-untyped-def]
+    def test_ipptoolDeliversAReport(self):
         """
         ipptool sends Report-Ipp-Notifications (OPERATION 0x0003, VERSION 1.0, two
         event-notification groups) from a .test file and gets successful-ok; the
@@ -166,7 +166,7 @@ class IpptoolTests(ListenerFixture, TestCase):
         self.assertEqual(sink.events[1].jobId, 7)
 
     @inlineCallbacks
-    def test_ipptoolSeesPerReportStatus(self):  # type: ignore[no-untyped-def]
+    def test_ipptoolSeesPerReportStatus(self):
         """
         When the sink does not know the subscription, ipptool sees
         successful-ok-ignored-notifications and a per-report
@@ -205,7 +205,7 @@ class CurlTests(ListenerFixture, TestCase):
     timeout = 60
 
     @inlineCallbacks
-    def test_curlDataBinary(self):  # type: ignore[no-untyped-def]
+    def test_curlDataBinary(self):
         """
         curl --data-binary of a report file gets the IPP answer.
         """
@@ -243,7 +243,7 @@ class CurlTests(ListenerFixture, TestCase):
         self.assertEqual(len(sink.events), 2)
 
     @inlineCallbacks
-    def test_curlMalformed(self):  # type: ignore[no-untyped-def]
+    def test_curlMalformed(self):
         """
         curl posting a truncated report gets HTTP 200 with client-error-bad-request
         and a status-message naming the offset.
