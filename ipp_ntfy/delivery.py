@@ -19,17 +19,22 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IConsumer, IReactorTime
-from twisted.internet.protocol import Protocol
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
-from twisted.web.http import PotentialDataLoss
+from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IBodyProducer, IPolicyForHTTPS, IResponse
+from twisted.web.iweb import IPolicyForHTTPS, IResponse
 from zope.interface import implementer
 
 from ._version import __version__
+from .httpbody import (
+    BytesProducer,
+    ResponseTooLargeError,
+    describeFailure,
+    discardBody,
+    readBounded,
+)
 from .interfaces import IDeliveryMethod
 from .ipp import IppDecodeError, decode, encode
 from .notification import (
@@ -102,31 +107,6 @@ def httpTarget(recipientUri: str) -> Tuple[str, str]:
     return url, dialect
 
 
-@implementer(IBodyProducer)
-class _BytesProducer:
-    """
-    A request body already in memory, written at once (its length known, so the
-    request carries Content-Length).
-    """
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.length = len(data)
-
-    def startProducing(self, consumer: IConsumer) -> Deferred[None]:
-        consumer.write(self.data)
-        return succeed(None)
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
-
-
 class DeliveryTimeoutError(Exception):
     """
     The listener did not answer within the request timeout.
@@ -139,48 +119,6 @@ def _timedOut(value: object, timeout: float) -> object:
     if isinstance(value, Failure):
         raise DeliveryTimeoutError(timeout)
     return value
-
-
-class ResponseTooLargeError(Exception):
-    """
-    The listener's answer passed the size limit.
-    """
-
-
-_RESPONSE_DONE = Failure(ResponseDone())
-
-
-class _BoundedReader(Protocol):
-    """
-    Reads a response body, giving up (and dropping the connection) past a limit.
-    """
-
-    def __init__(self, limit: int, finished: Deferred[bytes]) -> None:
-        self.limit = limit
-        self.finished = finished
-        self.parts: List[bytes] = []
-        self.size = 0
-
-    def dataReceived(self, data: bytes) -> None:
-        if self.finished.called:
-            return
-        self.size += len(data)
-        if self.size > self.limit:
-            self.finished.errback(
-                ResponseTooLargeError(f"response body over {self.limit} bytes")
-            )
-            assert self.transport is not None
-            self.transport.stopProducing()  # type: ignore[attr-defined]
-            return
-        self.parts.append(data)
-
-    def connectionLost(self, reason: Failure = _RESPONSE_DONE) -> None:
-        if self.finished.called:
-            return
-        if reason.check(ResponseDone, PotentialDataLoss):
-            self.finished.callback(b"".join(self.parts))
-        else:
-            self.finished.errback(reason)
 
 
 def retryAfter(value: Optional[bytes], now: float) -> Optional[float]:
@@ -215,18 +153,6 @@ def _outcomeForStatus(status: int) -> DeliveryOutcome:
     if 0x0500 <= status <= 0x05FF:
         return DeliveryOutcome(OutcomeKind.RETRY, reason, status=status)
     return DeliveryOutcome(OutcomeKind.FAILED, reason, status=status)
-
-
-def _describeFailure(failure: Failure) -> str:
-    value = failure.value
-    reasons = getattr(value, "reasons", None)
-    if reasons:
-        # ResponseNeverReceived / RequestTransmissionFailed wrap the real cause.
-        return "; ".join(_describeFailure(r) for r in reasons)
-    text = str(value) or type(value).__name__
-    return (
-        f"{type(value).__name__}: {text}" if type(value).__name__ not in text else text
-    )
 
 
 @implementer(IDeliveryMethod)
@@ -345,7 +271,7 @@ class HttpDeliveryMethod:
         )
         started = self.clock.seconds()
         d: Deferred[Any] = self.agent.request(
-            b"POST", url.encode("ascii"), headers, _BytesProducer(body)
+            b"POST", url.encode("ascii"), headers, BytesProducer(body)
         )
         d.addCallback(self._response, len(events), requestId)
         d.addTimeout(self.requestTimeout, self.clock, onTimeoutCancel=_timedOut)
@@ -373,11 +299,11 @@ class HttpDeliveryMethod:
     ) -> Deferred[List[DeliveryOutcome]] | List[DeliveryOutcome]:
         code = response.code
         if code != 200:
-            _discard(response)
+            discardBody(response)
             return [self._httpOutcome(response)] * count
         contentType = response.headers.getRawHeaders(b"content-type") or [b""]
         if contentType[0].split(b";")[0].strip().lower() != b"application/ipp":
-            _discard(response)
+            discardBody(response)
             return [
                 DeliveryOutcome(
                     OutcomeKind.FAILED,
@@ -385,9 +311,8 @@ class HttpDeliveryMethod:
                     + contentType[0].decode("latin-1"),
                 )
             ] * count
-        finished: Deferred[bytes] = Deferred()
-        response.deliverBody(_BoundedReader(self.maxResponseBytes, finished))
-        return finished.addCallback(self._answer, count, requestId)
+        d = readBounded(response, self.maxResponseBytes)
+        return d.addCallback(self._answer, count, requestId)
 
     def _answer(self, body: bytes, count: int, requestId: int) -> List[DeliveryOutcome]:
         try:
@@ -419,14 +344,5 @@ class HttpDeliveryMethod:
             return [DeliveryOutcome(OutcomeKind.FAILED, str(failure.value))] * count
         else:
             # Refused, unreachable, reset, TLS verification: all may pass.
-            reason = _describeFailure(failure)
+            reason = describeFailure(failure)
         return [DeliveryOutcome(OutcomeKind.RETRY, reason)] * count
-
-
-def _discard(response: IResponse) -> None:
-    """
-    Read and drop a body we do not want, so the connection can be reused.
-    """
-    finished: Deferred[bytes] = Deferred()
-    finished.addErrback(lambda _: None)
-    response.deliverBody(_BoundedReader(64 * 1024, finished))

@@ -28,23 +28,26 @@ import itertools
 import typing
 from typing import Any, Iterator, List, Optional, cast
 
-from twisted.internet.defer import CancelledError, Deferred, succeed
-from twisted.internet.interfaces import IConsumer, IReactorTime
-from twisted.internet.protocol import Protocol
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 from twisted.web.client import (
     Agent,
     HTTPConnectionPool,
-    ResponseDone,
     _HTTP11ClientFactory,
 )
-from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IBodyProducer, IPolicyForHTTPS, IResponse
-from zope.interface import implementer
+from twisted.web.iweb import IPolicyForHTTPS, IResponse
 
 from ._version import __version__
 from .delivery import RecipientError, httpTarget
+from .httpbody import (
+    BoundedReader,
+    BytesProducer,
+    ResponseTooLargeError,
+    describeFailure,
+    discardBody,
+)
 from .ipp import (
     Attribute,
     Group,
@@ -187,87 +190,6 @@ class _QuietClientFactory(_HTTP11ClientFactory):
     noisy = False
 
 
-@implementer(IBodyProducer)
-class _BytesProducer:
-    """
-    A request body already in memory (so the request carries Content-Length).
-    """
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.length = len(data)
-
-    def startProducing(self, consumer: IConsumer) -> Deferred[None]:
-        consumer.write(self.data)
-        return succeed(None)
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
-
-
-_RESPONSE_DONE = Failure(ResponseDone())
-
-
-class _TooLargeError(Exception):
-    pass
-
-
-class _BoundedReader(Protocol):
-    """
-    Reads a response body, giving up (and dropping the connection) past a limit.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        # Cancelling (a timeout, or the caller giving up) drops the connection
-        # rather than reading on.
-        self.finished: Deferred[bytes] = Deferred(lambda _: self._abort())
-        self.parts: List[bytes] = []
-        self.size = 0
-
-    def dataReceived(self, data: bytes) -> None:
-        if self.finished.called:
-            return
-        self.size += len(data)
-        if self.size > self.limit:
-            self.finished.errback(
-                _TooLargeError(f"response body over {self.limit} bytes")
-            )
-            self._abort()
-            return
-        self.parts.append(data)
-
-    def _abort(self) -> None:
-        transport = cast(Any, self.transport)
-        if transport is not None:
-            transport.stopProducing()
-
-    def connectionLost(self, reason: Failure = _RESPONSE_DONE) -> None:
-        if self.finished.called:
-            return
-        if reason.check(ResponseDone, PotentialDataLoss):
-            self.finished.callback(b"".join(self.parts))
-        else:
-            self.finished.errback(reason)
-
-
-def _describe(failure: Failure) -> str:
-    value = failure.value
-    reasons = getattr(value, "reasons", None)
-    if reasons:
-        # ResponseNeverReceived / RequestTransmissionFailed wrap the real cause.
-        return "; ".join(_describe(reason) for reason in reasons)
-    name = type(value).__name__
-    text = str(value) or name
-    return text if name in text else f"{name}: {text}"
-
-
 def _wasCancelled(failure: Failure) -> bool:
     if failure.check(CancelledError):
         return True
@@ -376,7 +298,7 @@ class IppClient:
             return value
 
         d: Deferred[Any] = self.agent.request(
-            b"POST", url.encode("ascii"), headers, _BytesProducer(body)
+            b"POST", url.encode("ascii"), headers, BytesProducer(body)
         )
         d.addCallback(self._response, uri)
         d.addTimeout(timeout, self.clock, onTimeoutCancel=onTimeout)
@@ -390,7 +312,7 @@ class IppClient:
                 return failure
             if _wasCancelled(failure):
                 return Failure(CancelledError())
-            return Failure(IppTransportError(uri, _describe(failure)))
+            return Failure(IppTransportError(uri, describeFailure(failure)))
 
         d.addErrback(failed)
         return d
@@ -414,13 +336,13 @@ class IppClient:
         if error is not None:
             # Read the body first, so that the connection goes back to the pool
             # before the caller hears of the error.
-            return _discard(response).addCallback(lambda _: _raise(error))
-        reader = _BoundedReader(self.maxResponseBytes)
+            return discardBody(response).addCallback(lambda _: _raise(error))
+        reader = BoundedReader(self.maxResponseBytes)
         finished = reader.finished
         response.deliverBody(reader)
 
         def tooLarge(failure: Failure) -> Failure:
-            if failure.check(_TooLargeError):
+            if failure.check(ResponseTooLargeError):
                 return Failure(IppResponseError(uri, str(failure.value)))
             return failure
 
@@ -446,17 +368,6 @@ def _failed(error: Exception) -> Deferred[Message]:
     d: Deferred[Message] = Deferred()
     d.errback(error)
     return d
-
-
-def _discard(response: IResponse) -> Deferred[object]:
-    """
-    Read and drop a body we do not want, so the connection can be reused.
-
-    @return: a Deferred that fires (with C{None} or the body) once it is read.
-    """
-    reader = _BoundedReader(64 * 1024)
-    response.deliverBody(reader)
-    return reader.finished.addErrback(lambda _: None)
 
 
 def _raise(error: Exception) -> Message:
