@@ -14,7 +14,13 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Set
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
+from twisted.internet.defer import (
+    Deferred,
+    DeferredList,
+    FirstError,
+    gatherResults,
+    inlineCallbacks,
+)
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -75,6 +81,8 @@ class Dispatcher(Service):
         self._busy: Set[int] = set()
         self._inFlight: Dict[int, Deferred[None]] = {}
         self._requests = 0
+        # Requests under way, by recipient URI.
+        self._toRecipient: Dict[str, int] = {}
         self._stopping = False
         self._pumpDone: Deferred[Any] = Deferred()
 
@@ -144,33 +152,59 @@ class Dispatcher(Service):
         now = self.clock.seconds()
         room = self.maxInFlight - self._requests
         if room > 0:
-            due: List[QueuedEvent] = yield self.store.dueEvents(
-                now, self.batchSize, self.batchSize * room * 2
-            )
+            # Read no more than the free requests can carry, and nothing of the
+            # subscriptions under way (their next events wait for the outcome).
+            # A subscription busy when the read was asked for may be done by the
+            # time it answers: what was read of it may be acknowledged since.
+            busy = frozenset(self._busy)
+            limit = self.batchSize * room
+            reading = self.store.dueEvents(now, self.batchSize, limit, exclude=busy)
+            # Asked for together: one store batch.
+            nextDueReading = self.store.nextDue()
+            try:
+                due: List[QueuedEvent] = yield reading
+            except BaseException:
+                nextDueReading.addErrback(lambda _: None)
+                raise
             byRecipient: OrderedDict[str, List[QueuedEvent]] = OrderedDict()
             for item in due:
-                if item.subscriptionId in self._busy:
+                if item.subscriptionId in busy or item.subscriptionId in self._busy:
                     continue
                 byRecipient.setdefault(item.recipientUri, []).append(item)
             for recipient, items in byRecipient.items():
-                if self._requests >= self.maxInFlight or self._stopping:
-                    break
-                batch = self._batch(items)
-                subscriptions = {item.subscriptionId for item in batch}
-                self._busy |= subscriptions
-                self._requests += 1
-                d = self._deliver(recipient, batch)
-                for subscriptionId in subscriptions:
-                    self._inFlight[subscriptionId] = d
-                d.addErrback(self._deliveryFailed, recipient)
-                d.addBoth(self._finished, subscriptions)
-            if (
-                len(due) >= self.batchSize * room * 2
-                and self._requests < self.maxInFlight
-            ):
+                # Several requests to one recipient may be under way, each for
+                # other subscriptions: order only holds within a subscription.
+                # But only full ones: a few events wait for the request under
+                # way to end and go in the next one, as a request costs far more
+                # than an event.
+                while items:
+                    if self._requests >= self.maxInFlight or self._stopping:
+                        break
+                    if self._toRecipient.get(recipient) and len(items) < self.batchSize:
+                        break
+                    batch = self._batch(items)
+                    subscriptions = {item.subscriptionId for item in batch}
+                    items = [
+                        item
+                        for item in items[len(batch) :]
+                        if item.subscriptionId not in subscriptions
+                    ]
+                    self._busy |= subscriptions
+                    self._requests += 1
+                    self._toRecipient[recipient] = (
+                        self._toRecipient.get(recipient, 0) + 1
+                    )
+                    d = self._deliver(recipient, batch)
+                    for subscriptionId in subscriptions:
+                        self._inFlight[subscriptionId] = d
+                    d.addErrback(self._deliveryFailed, recipient)
+                    d.addBoth(self._finished, subscriptions, recipient)
+            if len(due) >= limit and self._requests < self.maxInFlight:
                 # There may be more due than we looked at.
                 self._again = True
-        nextDue = yield self.store.nextDue()
+        else:
+            nextDueReading = self.store.nextDue()
+        nextDue = yield nextDueReading
         if nextDue is not None and nextDue > now:
             self._schedule(min(self.pollInterval, nextDue - now))
         else:
@@ -194,8 +228,11 @@ class Dispatcher(Service):
             batch.append(item)
         return batch
 
-    def _finished(self, _: object, subscriptions: Set[int]) -> None:
+    def _finished(self, _: object, subscriptions: Set[int], recipient: str) -> None:
         self._requests -= 1
+        left = self._toRecipient.pop(recipient) - 1
+        if left:
+            self._toRecipient[recipient] = left
         self._busy -= subscriptions
         for subscriptionId in subscriptions:
             self._inFlight.pop(subscriptionId, None)
@@ -205,12 +242,13 @@ class Dispatcher(Service):
 
     @inlineCallbacks
     def _deliver(self, recipient: str, batch: List[QueuedEvent]) -> Any:
-        subscriptions: Dict[int, Optional[Subscription]] = {}
-        for item in batch:
-            if item.subscriptionId not in subscriptions:
-                subscriptions[item.subscriptionId] = yield self.store.getSubscription(
-                    item.subscriptionId
-                )
+        # Every subscription of the batch asked for at once: one store batch.
+        ids = list(dict.fromkeys(item.subscriptionId for item in batch))
+        found: List[Optional[Subscription]] = yield gatherResults(
+            [self.store.getSubscription(subscriptionId) for subscriptionId in ids],
+            consumeErrors=True,
+        ).addErrback(_firstError)
+        subscriptions = dict(zip(ids, found))
         items: List[QueuedEvent] = []
         events: List[Event] = []
         for item in batch:
@@ -247,10 +285,21 @@ class Dispatcher(Service):
             bySubscription.setdefault(item.subscriptionId, []).append(
                 (item, event, outcome)
             )
+        # Each subscription's outcomes are applied in order, but the subscriptions
+        # all at once: their writes go in one store transaction (group commit).
+        recorded: List[Deferred[Any]] = []
+        acknowledged: List[str] = []
         for subscriptionId, results in bySubscription.items():
             subscription = subscriptions[subscriptionId]
             assert subscription is not None
-            yield self._record(subscription, results, now)
+            recorded.append(self._record(subscription, results, now, acknowledged))
+        yield gatherResults(recorded, consumeErrors=True).addErrback(_firstError)
+        if acknowledged:
+            self.log.debug(
+                "delivered events to {recipient}: {delivered}",
+                recipient=recipient,
+                delivered=", ".join(acknowledged),
+            )
 
     @inlineCallbacks
     def _record(
@@ -258,10 +307,14 @@ class Dispatcher(Service):
         subscription: Subscription,
         results: List[tuple[QueuedEvent, Event, DeliveryOutcome]],
         now: float,
+        acknowledged: List[str],
     ) -> Any:
         """
         Apply one subscription's outcomes, in order: the delivered prefix is
         acknowledged; the first event not delivered decides for the rest.
+
+        @param acknowledged: gets C{"subscription:first-last"} once the delivered
+            prefix is acknowledged, for the caller's one log event per request.
         """
         subscriptionId = subscription.subscriptionId
         delivered: List[int] = []
@@ -272,14 +325,7 @@ class Dispatcher(Service):
         index = len(delivered)
         if delivered:
             yield self.store.acknowledge(subscriptionId, delivered)
-            self.log.debug(
-                "delivered events {first}-{last} of subscription {subscriptionId} "
-                "to {recipient}",
-                first=delivered[0],
-                last=delivered[-1],
-                subscriptionId=subscriptionId,
-                recipient=subscription.recipientUri,
-            )
+            acknowledged.append(f"{subscriptionId}:{delivered[0]}-{delivered[-1]}")
         ended = any(
             endsAfter(subscription, event.event, event.jobId)
             or outcome.kind is OutcomeKind.CANCEL
@@ -354,3 +400,14 @@ class Dispatcher(Service):
             reason=reason,
             recipient=subscription.recipientUri,
         )
+
+
+def _firstError(failure: Failure) -> Failure:
+    """
+    The failure of the first Deferred of a L{gatherResults} that failed, as
+    awaiting them one after the other would have raised it.
+    """
+    failure.trap(FirstError)
+    error = failure.value
+    assert isinstance(error, FirstError)
+    return error.subFailure

@@ -4,7 +4,7 @@ Every interface of ipp_ntfy, in one place.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Collection, List, Optional, Sequence, Tuple
 
 from zope.interface import Attribute, Interface
 
@@ -137,13 +137,19 @@ class ISubscriptionStore(Interface):
         """
 
     def dueEvents(
-        now: float, perSubscription: int, limit: int
+        now: float,
+        perSubscription: int,
+        limit: int,
+        exclude: Collection[int] = (),
     ) -> Deferred[List[QueuedEvent]]:
         """
         The next events to deliver: for each push subscription whose oldest queued
         event is due (C{notBefore <= now}), up to C{perSubscription} queued events
         from the oldest, in sequence order; C{limit} in all, oldest heads first.
         A subscription's later events never come without its earlier ones.
+
+        Subscriptions whose ids are in C{exclude} are left out, as if they had
+        nothing due (the dispatcher passes those whose events it is delivering).
         """
 
     def nextDue() -> Deferred[Optional[float]]:

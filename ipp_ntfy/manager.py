@@ -25,7 +25,13 @@ from twisted.logger import Logger
 
 from .interfaces import ISubscriptionStore
 from .ipp import Attribute, Group, GroupTag, Message, decode, encode
-from .notification import Event
+from .notification import (  # private helpers for personalize's fast path
+    _CORE_BY_NAME,
+    _RANK,
+    Event,
+    _fastEvent,
+    _sameValue,
+)
 from .subscription import (
     Subscription,
     SubscriptionCounts,
@@ -71,8 +77,52 @@ def personalize(event: Event, subscription: Subscription, sequence: int) -> Even
     """
     The event as this subscription's notification: its subscription id, sequence
     number, subscribed event, printer URI, user data, charset and language.
+
+    The same as C{dataclasses.replace(event, ...)} with those fields, but quicker:
+    the seven attributes are replaced in the event's group (which is in cupsd's
+    order already) and the result is read by L{Event.fromGroup}'s fast path, without
+    validating and rebuilding the other attributes again.  An event whose group
+    that path does not take is copied with C{dataclasses.replace}.
     """
     subscribed = matches(subscription, event.event, event.jobId) or event.event
+    values = (
+        (_CHARSET, subscription.charset),
+        (_LANGUAGE, subscription.naturalLanguage),
+        (_SUBSCRIPTION_ID, subscription.subscriptionId),
+        (_SEQUENCE_NUMBER, sequence),
+        (_SUBSCRIBED_EVENT, subscribed),
+        (_USER_DATA, subscription.userData),
+        (_PRINTER_URI, subscription.printerUri),
+    )
+    if type(sequence) is int and type(subscription.userData) is bytes:
+        existing = event.attributes.attributes
+        byName = {attribute[0]: attribute for attribute in existing}
+        head: List[Attribute] = []
+        for core, value in values:
+            attribute = byName.get(core.name)
+            if attribute is None or not (
+                (attribute[1] == (value,) and type(attribute[1][0]) is type(value))
+                or _sameValue(attribute, core, value)
+            ):
+                attribute = Attribute(core.name, (value,), (core.tag,))
+            head.append(attribute)
+        printerUri: Optional[Attribute] = head.pop()
+        ordered = head
+        for attribute in existing:
+            name = attribute[0]
+            if name in _PERSONAL:
+                continue
+            if printerUri is not None and _RANK.get(name, _LAST) > _PRINTER_URI_RANK:
+                ordered.append(printerUri)
+                printerUri = None
+            ordered.append(attribute)
+        if printerUri is not None:
+            ordered.append(printerUri)
+        fast = _fastEvent(
+            Group(GroupTag.EVENT_NOTIFICATION, ordered), event.source, event.receivedAt
+        )
+        if fast is not None:
+            return fast
     return dataclasses.replace(
         event,
         subscriptionId=subscription.subscriptionId,
@@ -83,6 +133,29 @@ def personalize(event: Event, subscription: Subscription, sequence: int) -> Even
         charset=subscription.charset,
         naturalLanguage=subscription.naturalLanguage,
     )
+
+
+_CHARSET = _CORE_BY_NAME["notify-charset"]
+_LANGUAGE = _CORE_BY_NAME["notify-natural-language"]
+_SUBSCRIPTION_ID = _CORE_BY_NAME["notify-subscription-id"]
+_SEQUENCE_NUMBER = _CORE_BY_NAME["notify-sequence-number"]
+_SUBSCRIBED_EVENT = _CORE_BY_NAME["notify-subscribed-event"]
+_USER_DATA = _CORE_BY_NAME["notify-user-data"]
+_PRINTER_URI = _CORE_BY_NAME["notify-printer-uri"]
+_PERSONAL = frozenset(
+    core.name
+    for core in (
+        _CHARSET,
+        _LANGUAGE,
+        _SUBSCRIPTION_ID,
+        _SEQUENCE_NUMBER,
+        _SUBSCRIBED_EVENT,
+        _USER_DATA,
+        _PRINTER_URI,
+    )
+)
+_LAST = len(_RANK)
+_PRINTER_URI_RANK = _RANK["notify-printer-uri"]
 
 
 def templateGroup(
@@ -126,9 +199,21 @@ class SubscriptionManager(Service):
     @ivar policy: what subscriptions may ask for (L{SubscriptionPolicy}).
     @ivar historyLimit: events kept per subscription for Get-Notifications.
     @ivar eventLife: seconds an event is kept at least (C{ippget-event-life}).
+    @ivar cacheSubscriptions: whether C{publish} keeps each printer's
+        subscriptions in memory instead of reading them from the store for every
+        event.  The cache is dropped whenever this manager creates, renews or
+        cancels a subscription (or sweeps expired ones), and a printer's entry
+        when the store no longer has a subscription of it (one the dispatcher
+        cancelled).  It assumes that this manager is the only one that creates
+        or renews subscriptions in its store: true of the relay with SQLite or
+        memory, not of several relays sharing one database, which must pass
+        C{False}.
     """
 
     log = Logger()
+
+    #: The most printers whose subscriptions are cached at once.
+    maxCachedPrinters = 1024
 
     def __init__(
         self,
@@ -139,6 +224,7 @@ class SubscriptionManager(Service):
         historyLimit: int = 100,
         eventLife: float = 60.0,
         sweepInterval: float = 60.0,
+        cacheSubscriptions: bool = True,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -150,6 +236,11 @@ class SubscriptionManager(Service):
         self._listeners: List[Any] = []
         self._sweeper: Optional[LoopingCall] = None
         self._sweeping: Deferred[Any] = succeed(None)
+        self._published = 0
+        self.cacheSubscriptions = cacheSubscriptions
+        self._cache: Dict[str, List[Subscription]] = {}
+        self._generation = 0
+        self._queued = 0
 
     # -- the service ------------------------------------------------------------
 
@@ -170,6 +261,16 @@ class SubscriptionManager(Service):
             return self._sweeping.addCallback(lambda _: None)
         return succeed(None)
 
+    def _invalidate(self, result: Any = None) -> Any:
+        """
+        Forget the cached subscriptions; called before a change of subscriptions
+        is asked of the store and again once it is done, so that a read under
+        way meanwhile is not cached either.
+        """
+        self._cache.clear()
+        self._generation += 1
+        return result
+
     def onQueued(self, callback: Any) -> None:
         """
         Call C{callback()} whenever events were queued for delivery (the
@@ -184,10 +285,21 @@ class SubscriptionManager(Service):
         C{historyLimit} that is older than C{eventLife}.
         """
         now = self.clock.seconds()
+        if self._published:
+            self.log.debug(
+                "{published} events queued for {queued} subscriptions in all"
+                " since the last sweep",
+                published=self._published,
+                queued=self._queued,
+            )
+            self._published = self._queued = 0
         subscriptions = yield self.store.listSubscriptions()
         for subscription in subscriptions:
             if subscription.expired(now):
-                yield self.store.cancelSubscription(subscription.subscriptionId)
+                self._invalidate()
+                yield self.store.cancelSubscription(
+                    subscription.subscriptionId
+                ).addBoth(self._invalidate)
                 self._lastProgress.pop(subscription.subscriptionId, None)
                 self.log.info(
                     "subscription {subscriptionId} expired",
@@ -242,7 +354,10 @@ class SubscriptionManager(Service):
         )
         if result.subscription is None:
             return (result, None)
-        stored = yield self.store.createSubscription(result.subscription)
+        self._invalidate()
+        stored = yield self.store.createSubscription(result.subscription).addBoth(
+            self._invalidate
+        )
         self.log.info(
             "subscription {subscriptionId} created on {printerUri} for {target}",
             subscriptionId=stored.subscriptionId,
@@ -322,7 +437,8 @@ class SubscriptionManager(Service):
         if subscription is None:
             raise SubscriptionError(_NOT_FOUND, f"no subscription {subscriptionId}")
         renewed = renew(subscription, leaseDuration, self.policy, self.clock.seconds())
-        yield self.store.updateSubscription(renewed)
+        self._invalidate()
+        yield self.store.updateSubscription(renewed).addBoth(self._invalidate)
         return renewed
 
     @inlineCallbacks
@@ -330,7 +446,10 @@ class SubscriptionManager(Service):
         """
         @return: a Deferred firing with whether there was such a subscription.
         """
-        existed = yield self.store.cancelSubscription(subscriptionId)
+        self._invalidate()
+        existed = yield self.store.cancelSubscription(subscriptionId).addBoth(
+            self._invalidate
+        )
         self._lastProgress.pop(subscriptionId, None)
         if existed:
             self.log.info(
@@ -351,7 +470,14 @@ class SubscriptionManager(Service):
         """
         now = self.clock.seconds()
         printerUri = event.printerUri or ""
-        subscriptions = yield self.store.listSubscriptions(printerUri)
+        subscriptions = self._cache.get(printerUri)
+        if subscriptions is None:
+            generation = self._generation
+            subscriptions = yield self.store.listSubscriptions(printerUri)
+            if self.cacheSubscriptions and generation == self._generation:
+                if len(self._cache) >= self.maxCachedPrinters:
+                    self._cache.clear()
+                self._cache[printerUri] = subscriptions
         payload = eventToPayload(event)
         entries: List[Tuple[int, bytes]] = []
         ending: List[Subscription] = []
@@ -370,6 +496,10 @@ class SubscriptionManager(Service):
         sequences: List[int] = []
         if entries:
             sequences = yield self.store.appendEvents(entries, now)
+            if not all(sequences):
+                # Cancelled meanwhile, not through this manager (the dispatcher).
+                self._cache.pop(printerUri, None)
+                self._generation += 1
         for subscription in ending:
             # A per-job subscription ends with its job: a push one once the
             # dispatcher has delivered this event (it checks endsAfter), a pull
@@ -384,12 +514,10 @@ class SubscriptionManager(Service):
             if sequence
         ]
         if published:
-            self.log.debug(
-                "event {event} of {printerUri} queued for {count} subscriptions",
-                event=event.event,
-                printerUri=printerUri,
-                count=len(published),
-            )
+            # No log event per event (one costs as much as storing it under a
+            # text observer): sweep logs how many were queued.
+            self._published += 1
+            self._queued += len(published)
             for callback in self._listeners:
                 callback()
         return published

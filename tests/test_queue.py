@@ -166,6 +166,58 @@ class ManagerTests(Harness):
         self.assertEqual(self.publish(event("job-created", jobId=3, n=2)), [(b, 2)])
         self.assertEqual(self.publish(event(n=3)), [(a, 2), (b, 3)])
 
+    def test_subscriptionCache(self) -> None:
+        """
+        C{publish} caches a printer's subscriptions, and forgets them when the
+        manager creates, renews or cancels one, or when the store no longer has
+        one (cancelled by the dispatcher, straight in the store).
+        """
+        a = self.subscribe("http://a.example/n")
+        self.assertEqual(self.publish(event(n=1)), [(a, 1)])
+        self.assertIn(PRINTER, self.manager._cache)
+        b = self.subscribe("http://b.example/n")
+        self.assertEqual(self.publish(event(n=2)), [(a, 2), (b, 1)])
+        self.successResultOf(self.manager.renew(b, 100))
+        self.assertEqual(self.manager._cache, {})
+        self.assertEqual(self.publish(event(n=3)), [(a, 3), (b, 2)])
+        self.successResultOf(self.manager.cancel(a))
+        self.assertEqual(self.publish(event(n=4)), [(b, 3)])
+        self.successResultOf(self.store.cancelSubscription(b))
+        self.assertEqual(self.publish(event(n=5)), [])
+        self.assertNotIn(PRINTER, self.manager._cache)
+        c = self.subscribe("http://c.example/n")
+        self.assertEqual(self.publish(event(n=6)), [(c, 1)])
+
+    def test_subscriptionCacheRace(self) -> None:
+        """
+        Subscriptions read while one is being created are not cached.
+        """
+        self.listSubscriptions = self.store.listSubscriptions
+        self.store.listSubscriptions = self.holdList  # type: ignore[method-assign,assignment]
+        self.held: List[Deferred[Any]] = []
+        publishing = self.manager.publish(event(n=1))
+        self.subscribe("http://a.example/n")
+        [held] = self.held
+        held.callback([])
+        self.assertEqual(self.successResultOf(publishing), [])
+        self.assertEqual(self.manager._cache, {})
+
+    def holdList(self, *args: Any) -> Deferred[Any]:
+        if not args:
+            return self.listSubscriptions()
+        d: Deferred[Any] = Deferred()
+        self.held.append(d)
+        return d
+
+    def test_subscriptionCacheOff(self) -> None:
+        """
+        With C{cacheSubscriptions=False} every publish reads the store.
+        """
+        self.manager.cacheSubscriptions = False
+        a = self.subscribe("http://a.example/n")
+        self.assertEqual(self.publish(event(n=1)), [(a, 1)])
+        self.assertEqual(self.manager._cache, {})
+
     def test_hierarchy(self) -> None:
         """
         job-state-changed covers job-completed; the notification says which
@@ -275,6 +327,74 @@ class DispatcherTests(Harness):
             sorted(self.delivery.received("http://a.example/n")),
             [(a, 1), (a, 2), (b, 1), (b, 2)],
         )
+
+    def test_otherSubscriptionsWhileInFlight(self) -> None:
+        """
+        While a request is under way, a full batch of other subscriptions goes to
+        the same recipient in another request; a few events wait for the request
+        under way to end and go together in the next one.  A subscription's next
+        events always wait for the outcome of its earlier ones.
+        """
+        self.dispatcher.batchSize = 2
+        a = self.subscribe("http://a.example/n")
+        self.delivery.hold = True
+        self.publish(event(n=1))
+        self.clock.advance(0)
+        b = self.subscribe("http://a.example/n")
+        self.publish(event(n=2))
+        self.clock.advance(0)
+        self.assertEqual(len(self.delivery.requests), 1)
+        self.publish(event(n=3))
+        self.clock.advance(0)
+        self.assertEqual(
+            [
+                [(e.subscriptionId, e.sequenceNumber) for e in r[2]]
+                for r in self.delivery.requests
+            ],
+            [[(a, 1)], [(b, 1), (b, 2)]],
+        )
+        self.delivery.hold = False
+        for held in self.delivery.held:
+            held.callback([DELIVERED] * 2)
+        self.clock.advance(0)
+        self.assertEqual(
+            [
+                [(e.subscriptionId, e.sequenceNumber) for e in r[2]]
+                for r in self.delivery.requests[2:]
+            ],
+            [[(a, 2), (a, 3)]],
+        )
+        self.assertEqual(self.successResultOf(self.store.queueDepth()), 0)
+
+    def test_batchesSplitBySubscription(self) -> None:
+        """
+        With more due for one recipient than a request carries, several requests
+        go at once, each with whole subscriptions' runs.
+        """
+        self.dispatcher.stopService()
+        self.dispatcher.batchSize = 2
+        subscriptions = [self.subscribe("http://a.example/n") for _ in range(3)]
+        for n in range(1, 4):
+            self.publish(event(n=n))
+        self.delivery.hold = True
+        self.dispatcher.startService()
+        self.clock.advance(0)
+        self.assertEqual(
+            [
+                [(e.subscriptionId, e.sequenceNumber) for e in r[2]]
+                for r in self.delivery.requests
+            ],
+            [[(s, 1), (s, 2)] for s in subscriptions],
+        )
+        self.delivery.hold = False
+        for held in list(self.delivery.held):
+            held.callback([DELIVERED, DELIVERED])
+        self.clock.advance(0)
+        self.assertEqual(
+            sorted(self.delivery.received("http://a.example/n")),
+            sorted((s, n) for s in subscriptions for n in (1, 2, 3)),
+        )
+        self.assertEqual(self.successResultOf(self.store.queueDepth()), 0)
 
     def test_cancelOn0x0406(self) -> None:
         s = self.subscribe("http://a.example/n")
@@ -472,6 +592,68 @@ class DispatcherTests(Harness):
 
 
 class PersonalizeTests(SynchronousTestCase):
+    def test_sameAsReplace(self) -> None:
+        """
+        L{personalize} gives what C{dataclasses.replace} of the seven fields gives,
+        attributes and their order included, whatever the event already has.
+        """
+        import dataclasses
+
+        from ipp_ntfy.ipp import Attribute, Group, GroupTag, ValueTag
+        from ipp_ntfy.subscription import Subscription
+
+        subscriptions = [
+            Subscription(
+                subscriptionId=4,
+                printerUri="ipp://relay/ipp/printers/p",
+                events=("printer-state-changed",),
+                recipientUri="http://x/",
+                userData=b"mine",
+                naturalLanguage="de",
+            ),
+            Subscription(
+                subscriptionId=7,
+                printerUri=PRINTER,
+                events=("all",),
+                recipientUri="http://x/",
+                charset="us-ascii",
+            ),
+        ]
+        extra = Attribute.of("x-vendor", ValueTag.KEYWORD, "v")
+        events = [
+            event("printer-stopped"),
+            event("job-completed", jobId=3),
+            dataclasses.replace(event(), printerUri=None, userData=b"old"),
+            dataclasses.replace(
+                event(),
+                printerState=5,
+                printerStateReasons=("paused",),
+                attributes=Group(
+                    GroupTag.EVENT_NOTIFICATION,
+                    [extra, Attribute.of("printer-name", ValueTag.NAME, "p")],
+                ),
+            ),
+            eventFromPayload(eventToPayload(event("job-completed", jobId=9))),
+        ]
+        for subscription in subscriptions:
+            for e in events:
+                expected = dataclasses.replace(
+                    e,
+                    subscriptionId=subscription.subscriptionId,
+                    sequenceNumber=12,
+                    event=personalize(e, subscription, 12).event,
+                    printerUri=subscription.printerUri,
+                    userData=subscription.userData,
+                    charset=subscription.charset,
+                    naturalLanguage=subscription.naturalLanguage,
+                )
+                mine = personalize(e, subscription, 12)
+                self.assertEqual(mine, expected)
+                self.assertEqual(
+                    list(mine.attributes.attributes),
+                    list(expected.attributes.attributes),
+                )
+
     def test_fields(self) -> None:
         from ipp_ntfy.subscription import Subscription
 

@@ -6,7 +6,7 @@ survive a restart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Collection, Dict, List, Optional, Sequence, Tuple
 
 from twisted.internet.defer import Deferred, execute
 from zope.interface import implementer
@@ -274,25 +274,36 @@ class MemoryStore:
         return sorted(heads)
 
     def dueEvents(
-        self, now: float, perSubscription: int, limit: int
+        self,
+        now: float,
+        perSubscription: int,
+        limit: int,
+        exclude: Collection[int] = (),
     ) -> Deferred[List[QueuedEvent]]:
         """
         See L{ISubscriptionStore.dueEvents}.  Heads due at the same time come by
         subscription id.
         """
-        return execute(self._dueEvents, now, perSubscription, limit)
+        return execute(self._dueEvents, now, perSubscription, limit, exclude)
 
     def _dueEvents(
-        self, now: float, perSubscription: int, limit: int
+        self,
+        now: float,
+        perSubscription: int,
+        limit: int,
+        exclude: Collection[int] = (),
     ) -> List[QueuedEvent]:
         self._checkOpen()
         now = _checkTime(now, "now")
         _checkCount(perSubscription, "perSubscription")
         _checkCount(limit, "limit")
+        excluded = frozenset(exclude)
         due: List[QueuedEvent] = []
         for notBefore, subscriptionId in self._heads():
             if notBefore > now or len(due) >= limit:
                 break
+            if subscriptionId in excluded:
+                continue
             recipientUri = self._subscriptions[subscriptionId].recipientUri
             assert recipientUri is not None
             queue = self._queues[subscriptionId]

@@ -31,7 +31,9 @@ from queue import SimpleQueue
 from typing import (
     Any,
     Callable,
+    Collection,
     Dict,
+    FrozenSet,
     List,
     Optional,
     Protocol,
@@ -473,7 +475,7 @@ def _appendEvents(
     queuedTo = []
     for subscriptionId, state in known.items():
         if state is not None and state[2]:
-            _limitQueue(connection, subscriptionId, state[2], maxQueued, now)
+            _limitQueue(connection, subscriptionId, state[2], maxQueued, now, state[0])
             queuedTo.append(subscriptionId)
     _refreshHeads(connection, queuedTo)
     return sequences
@@ -485,12 +487,23 @@ def _limitQueue(
     appended: int,
     maxQueued: int,
     now: float,
+    lastSequence: int,
 ) -> None:
     """
     Apply the queue limit after C{appended} events were queued at once, as if each
     had, on arrival, moved the oldest queued event away if the queue was at the
     limit; as the new events come last, that moves the oldest of all.
+
+    The queue is only counted when it may be over the limit: its sequence numbers
+    are distinct and lie between its oldest and C{lastSequence}, so when that span
+    is within the limit, so is the queue (one index lookup instead of a count that
+    grows with the queue).
     """
+    [(oldest,)] = connection.execute(
+        "SELECT MIN(sequence) FROM queue WHERE subscriptionId = ?", (subscriptionId,)
+    ).fetchall()
+    if oldest is None or lastSequence - oldest + 1 <= maxQueued:
+        return
     [(depth,)] = connection.execute(
         "SELECT COUNT(*) FROM queue WHERE subscriptionId = ?", (subscriptionId,)
     ).fetchall()
@@ -556,15 +569,22 @@ _DUE_HEADS = (
 
 
 def _dueEvents(
-    connection: sqlite3.Connection, now: float, perSubscription: int, limit: int
+    connection: sqlite3.Connection,
+    now: float,
+    perSubscription: int,
+    limit: int,
+    exclude: FrozenSet[int],
 ) -> List[QueuedEvent]:
     due: List[QueuedEvent] = []
-    if perSubscription == 0:
+    if perSubscription == 0 or limit == 0:
         return due
-    heads = connection.execute(_DUE_HEADS, (now, limit)).fetchall()
+    # Each head gives at least one event: no more heads than limit are used.
+    heads = connection.execute(_DUE_HEADS, (now, limit + len(exclude))).fetchall()
     for subscriptionId, recipientUri in heads:
         if len(due) >= limit:
             break
+        if subscriptionId in exclude:
+            continue
         rows = connection.execute(
             "SELECT sequence, payload, attempts, queuedAt, notBefore, lastError"
             " FROM queue WHERE subscriptionId = ? ORDER BY sequence LIMIT ?",
@@ -1156,7 +1176,11 @@ class SQLiteStore:
         return self._write(lambda c: _pruneHistory(c, keepLast, before))
 
     def dueEvents(
-        self, now: float, perSubscription: int, limit: int
+        self,
+        now: float,
+        perSubscription: int,
+        limit: int,
+        exclude: Collection[int] = (),
     ) -> Deferred[List[QueuedEvent]]:
         """
         See L{ISubscriptionStore.dueEvents}.  Heads due at the same time come by
@@ -1166,9 +1190,10 @@ class SQLiteStore:
             at = _checkTime(now, "now")
             _checkCount(perSubscription, "perSubscription")
             _checkCount(limit, "limit")
+            excluded = frozenset(exclude)
         except (TypeError, ValueError):
             return fail()
-        return self._read(lambda c: _dueEvents(c, at, perSubscription, limit))
+        return self._read(lambda c: _dueEvents(c, at, perSubscription, limit, excluded))
 
     def nextDue(self) -> Deferred[Optional[float]]:
         """
