@@ -476,6 +476,27 @@ class StoreTestsMixin(_Base):
         )
         self.assertEqual(await store.dueEvents(1, 10, 0), [])
 
+    async def test_dueEventsExclude(self) -> None:
+        """
+        The subscriptions in C{exclude} are left out, as if nothing of theirs were
+        due; the limit counts only the events given.
+        """
+        store = await self.store()
+        dueEvents = store.dueEvents
+        a = await self.subscribe(store, push())
+        b = await self.subscribe(store, push())
+        c = await self.subscribe(store, push())
+        await store.appendEvents([(a, b"a")] * 2 + [(b, b"b")] * 3 + [(c, b"c")], 1)
+        due = await dueEvents(1, 10, 3, exclude={a})
+        self.assertEqual(
+            [(e.subscriptionId, e.sequenceNumber) for e in due],
+            [(b, 1), (b, 2), (b, 3)],
+        )
+        due = await dueEvents(1, 2, 10, exclude=[a, b])
+        self.assertEqual([(e.subscriptionId, e.sequenceNumber) for e in due], [(c, 1)])
+        self.assertEqual(await dueEvents(1, 10, 10, exclude=(a, b, c)), [])
+        self.assertEqual(len(await dueEvents(1, 10, 10, exclude=())), 6)
+
     async def test_laterEventsRideAlong(self) -> None:
         """
         With a due oldest event come the following ones, whatever their own
@@ -815,6 +836,22 @@ class StoreTestsMixin(_Base):
                 ],
             )
             self.assertEqual(len(await store.eventsSince(sid, 0, 10)), 5)
+
+    async def test_queueLimitWithGaps(self) -> None:
+        """
+        A queue with gaps in its sequence numbers (events acknowledged out of
+        order) is held to C{maxQueued} by what it holds, not by its span.
+        """
+        store = await self.store(maxQueued=3)
+        sid = await self.subscribe(store, push())
+        await store.appendEvents([(sid, b"e")] * 3, 1)
+        await store.acknowledge(sid, [2])
+        await store.appendEvents([(sid, b"e")], 2)
+        self.assertEqual(await self.queued(store), [(sid, 1), (sid, 3), (sid, 4)])
+        self.assertEqual(await store.deadLetters(), [])
+        await store.appendEvents([(sid, b"e")], 3)
+        self.assertEqual(await self.queued(store), [(sid, 3), (sid, 4), (sid, 5)])
+        self.assertEqual([d.sequenceNumber for d in await store.deadLetters()], [1])
 
     async def test_queueLimitAfterReplay(self) -> None:
         """
