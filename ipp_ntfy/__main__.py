@@ -188,6 +188,111 @@ def _installCupsNotifierCommand(
     return 0
 
 
+def _subscriptionsCommand(
+    options: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from .storecli import subscriptionsCommand
+
+    return subscriptionsCommand(options, stdout, stderr)
+
+
+def _deadLettersCommand(
+    options: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from .storecli import deadLettersCommand
+
+    return deadLettersCommand(options, stdout, stderr)
+
+
+def _replayCommand(
+    options: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from .storecli import replayCommand
+
+    return replayCommand(options, stdout, stderr)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _addStoreCommands(commands: Any) -> None:
+    """
+    The operator commands on a relay store (L{ipp_ntfy.storecli}).
+    """
+    lister = commands.add_parser(
+        "subscriptions",
+        help="list the subscriptions of a relay store",
+        description=(
+            "Show the subscriptions of a relay's SQLite store: id, printer, push "
+            "recipient or pull method, events, lease expiry, last sequence number "
+            "and how many events are queued for delivery.  The relay may be "
+            "running.  Exit status 1 if the file is missing or not a store."
+        ),
+    )
+    lister.add_argument("--db", metavar="FILE", required=True, help="the store file")
+    lister.add_argument("--printer", metavar="URI", help="only this printer's")
+    lister.add_argument(
+        "--json", action="store_true", help="print one JSON object per subscription"
+    )
+    lister.set_defaults(run=_subscriptionsCommand)
+
+    dead = commands.add_parser(
+        "dead-letters",
+        help="list the events a relay store gave up delivering",
+        description=(
+            "Show the dead letters of a relay's SQLite store: subscription, "
+            "sequence number, event, recipient, attempts, when it was queued and "
+            "given up on, and the last error.  Exit status 1 if the file is "
+            "missing or not a store, or the subscription is unknown."
+        ),
+    )
+    dead.add_argument("--db", metavar="FILE", required=True, help="the store file")
+    dead.add_argument(
+        "--subscription", metavar="N", type=_positive, help="only this subscription's"
+    )
+    dead.add_argument(
+        "--json", action="store_true", help="print one JSON object per dead letter"
+    )
+    dead.set_defaults(run=_deadLettersCommand)
+
+    replayer = commands.add_parser(
+        "replay",
+        help="queue events of a relay store for delivery again",
+        description=(
+            "Queue events again, due now, in a relay's SQLite store: with "
+            "--subscription N, the kept history of that push subscription from "
+            "--from-sequence (default 1) on, except events still queued; with "
+            "--dead-letters, the dead letters (of --subscription N, or of every "
+            "push subscription that still exists), attempts reset.  A running "
+            "relay delivers them at its next queue check.  Prints how many were "
+            "queued."
+        ),
+    )
+    replayer.add_argument("--db", metavar="FILE", required=True, help="the store file")
+    replayer.add_argument(
+        "--subscription", metavar="N", type=_positive, help="the subscription"
+    )
+    replayer.add_argument(
+        "--from-sequence",
+        metavar="S",
+        type=_positive,
+        help="replay history from this sequence number (default: 1)",
+    )
+    replayer.add_argument(
+        "--dead-letters",
+        action="store_true",
+        help="replay dead letters instead of history",
+    )
+    replayer.set_defaults(run=_replayCommand)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipp-ntfy",
@@ -368,6 +473,7 @@ def _parser() -> argparse.ArgumentParser:
         help="do not check that --user can run the notifier",
     )
     installer.set_defaults(run=_installCupsNotifierCommand)
+    _addStoreCommands(commands)
     return parser
 
 

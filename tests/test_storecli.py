@@ -1,0 +1,459 @@
+"""
+The C{ipp-ntfy subscriptions}, C{dead-letters} and C{replay} commands, run in a
+child process (they run the global reactor) on a real SQLite store.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from typing import Any, List, Tuple
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from ipp_ntfy.manager import eventToPayload
+from ipp_ntfy.notification import Event
+from ipp_ntfy.store import SQLiteStore
+from ipp_ntfy.storecli import formatTable
+from ipp_ntfy.subscription import Subscription
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRINTER_A = "ipp://relay/ipp/print/a"
+PRINTER_B = "ipp://relay/ipp/print/b"
+HOOK_A = "https://app.example/events"
+HOOK_B = "http://other.example/hook"
+LEASE_END = 2000000000.0
+LEASE_END_ISO = "2033-05-18T03:33:20+00:00"
+NOW = 1700000000.0
+
+
+def cli(*argv: str) -> Tuple[int, str, str]:
+    """
+    Run C{python -m ipp_ntfy ARGV}.
+
+    @return: the exit status, standard output and standard error.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [ROOT] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "ipp_ntfy", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def payload(event: str, printerUri: str = PRINTER_A) -> bytes:
+    return eventToPayload(
+        Event(
+            source="test",
+            subscriptionId=0,
+            sequenceNumber=0,
+            event=event,
+            printerUri=printerUri,
+            jobId=7,
+            receivedAt=datetime.datetime.fromtimestamp(NOW, datetime.timezone.utc),
+        )
+    )
+
+
+class StoreCommandTests(TestCase):
+    """
+    The commands on a store with:
+
+      1. a push subscription to PRINTER_A (3 events; 1 dead, 2 queued);
+      2. a pull subscription to PRINTER_A (1 event in history, none queued);
+      3. a push subscription to PRINTER_B (2 events, both dead);
+      4. a cancelled push subscription whose dead letter is left.
+    """
+
+    def setUp(self) -> Any:
+        return Deferred.fromCoroutine(self.build())
+
+    async def build(self) -> None:
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        self.path = os.path.join(directory, "relay.sqlite")
+        store = await SQLiteStore.open(self.path, reactor)
+        try:
+            for subscription in [
+                Subscription(
+                    0,
+                    PRINTER_A,
+                    ("job-completed",),
+                    recipientUri=HOOK_A,
+                    leaseExpiresAt=LEASE_END,
+                ),
+                Subscription(
+                    0, PRINTER_A, ("printer-state-changed",), pullMethod="ippget"
+                ),
+                Subscription(0, PRINTER_B, ("job-completed",), recipientUri=HOOK_B),
+                Subscription(0, PRINTER_B, ("job-completed",), recipientUri=HOOK_B),
+            ]:
+                await store.createSubscription(subscription)
+            await store.appendEvents(
+                [(1, payload("job-completed"))] * 3
+                + [(2, payload("printer-state-changed"))]
+                + [(3, payload("job-completed", PRINTER_B))] * 2
+                + [(4, payload("job-completed", PRINTER_B))],
+                NOW,
+            )
+            await store.reschedule(1, [1], NOW + 10, "HTTP 503")
+            await store.deadLetter(1, [1], "HTTP 503 Service Unavailable", NOW + 100)
+            await store.deadLetter(3, [1, 2], "connection refused", NOW + 200)
+            await store.deadLetter(4, [1], "connection refused", NOW + 300)
+            await store.cancelSubscription(4)
+        finally:
+            await store.close()
+
+    async def reopen(self) -> Tuple[List[int], List[Tuple[int, int]]]:
+        """
+        @return: the queue depth of subscriptions 1 to 3, and the
+            C{(subscriptionId, sequence)} of each dead letter.
+        """
+        store = await SQLiteStore.open(self.path, reactor)
+        try:
+            depths = [await store.queueDepth(sid) for sid in (1, 2, 3)]
+            letters = [
+                (letter.subscriptionId, letter.sequenceNumber)
+                for letter in await store.deadLetters()
+            ]
+        finally:
+            await store.close()
+        return depths, letters
+
+    def assertError(self, result: Tuple[int, str, str], status: int, text: str) -> None:
+        """
+        The command failed with C{status} and one line on standard error that
+        holds C{text}, and printed nothing.
+        """
+        code, out, err = result
+        self.assertEqual((code, out), (status, ""), err)
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertIn(text, err)
+        self.assertNotIn("Traceback", err)
+
+    def test_subscriptionsTable(self) -> None:
+        """
+        One row per subscription, with the recipient or pull method, the lease
+        expiry (or "never"), the last sequence number and the queue depth.
+        """
+        status, out, err = cli("subscriptions", "--db", self.path)
+        self.assertEqual((status, err), (0, ""))
+        lines = out.splitlines()
+        self.assertEqual(
+            lines[0].split(),
+            ["ID", "PRINTER", "RECIPIENT", "EVENTS", "LEASE", "EXPIRES"]
+            + ["LAST", "SEQ", "QUEUED"],
+        )
+        self.assertEqual(
+            [line.split() for line in lines[1:]],
+            [
+                ["1", PRINTER_A, HOOK_A, "job-completed", LEASE_END_ISO, "3", "2"],
+                [
+                    "2",
+                    PRINTER_A,
+                    "pull:",
+                    "ippget",
+                    "printer-state-changed",
+                    "never",
+                    "1",
+                    "0",
+                ],
+                ["3", PRINTER_B, HOOK_B, "job-completed", "never", "2", "0"],
+            ],
+        )
+        # Columns line up.
+        self.assertEqual(len({line.index(PRINTER_A[:5]) for line in lines[1:]}), 1)
+
+    def test_subscriptionsJSON(self) -> None:
+        """
+        C{--json} prints one object per subscription; C{--printer} filters.
+        """
+        status, out, err = cli(
+            "subscriptions", "--db", self.path, "--json", "--printer", PRINTER_A
+        )
+        self.assertEqual((status, err), (0, ""))
+        records = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual(
+            records[0],
+            {
+                "subscription-id": 1,
+                "printer-uri": PRINTER_A,
+                "job-id": None,
+                "recipient-uri": HOOK_A,
+                "pull-method": None,
+                "events": ["job-completed"],
+                "lease-expires-at": LEASE_END_ISO,
+                "last-sequence": 3,
+                "queued": 2,
+            },
+        )
+        self.assertEqual(
+            [(r["subscription-id"], r["pull-method"]) for r in records],
+            [(1, None), (2, "ippget")],
+        )
+
+    def test_subscriptionsNone(self) -> None:
+        """
+        A printer with no subscriptions: says so.
+        """
+        status, out, err = cli(
+            "subscriptions", "--db", self.path, "--printer", "ipp://nowhere/"
+        )
+        self.assertEqual((status, out, err), (0, "no subscriptions\n", ""))
+
+    def test_deadLettersTable(self) -> None:
+        """
+        One row per dead letter, by subscription and sequence, with the event
+        keyword read from the payload; those of a cancelled subscription too.
+        """
+        status, out, err = cli("dead-letters", "--db", self.path)
+        self.assertEqual((status, err), (0, ""))
+        lines = out.splitlines()
+        self.assertEqual(
+            lines[0].split(),
+            ["SUB", "SEQ", "EVENT", "RECIPIENT", "ATTEMPTS", "QUEUED", "AT"]
+            + ["DEAD", "AT", "LAST", "ERROR"],
+        )
+        rows = [line.split(None, 7) for line in lines[1:]]
+        self.assertEqual(
+            [row[:5] for row in rows],
+            [
+                ["1", "1", "job-completed", HOOK_A, "1"],
+                ["3", "1", "job-completed", HOOK_B, "0"],
+                ["3", "2", "job-completed", HOOK_B, "0"],
+                ["4", "1", "job-completed", HOOK_B, "0"],
+            ],
+        )
+        self.assertEqual(
+            rows[0][5:],
+            [
+                "2023-11-14T22:13:20+00:00",
+                "2023-11-14T22:15:00+00:00",
+                "HTTP 503 Service Unavailable",
+            ],
+        )
+
+    def test_deadLettersJSON(self) -> None:
+        """
+        C{--json} prints one object per dead letter; C{--subscription} filters.
+        """
+        status, out, err = cli(
+            "dead-letters", "--db", self.path, "--subscription", "3", "--json"
+        )
+        self.assertEqual((status, err), (0, ""))
+        records = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual(
+            records[1],
+            {
+                "subscription-id": 3,
+                "sequence-number": 2,
+                "recipient-uri": HOOK_B,
+                "attempts": 0,
+                "queued-at": "2023-11-14T22:13:20+00:00",
+                "dead-at": "2023-11-14T22:16:40+00:00",
+                "last-error": "connection refused",
+                "event": "job-completed",
+            },
+        )
+        self.assertEqual(len(records), 2)
+
+    def test_deadLettersNone(self) -> None:
+        """
+        A subscription without dead letters: says so.
+        """
+        status, out, err = cli("dead-letters", "--db", self.path, "--subscription", "2")
+        self.assertEqual((status, out, err), (0, "no dead letters\n", ""))
+
+    def test_deadLettersUnknownSubscription(self) -> None:
+        """
+        An id that is no subscription and has no dead letters is an error.
+        """
+        self.assertError(
+            cli("dead-letters", "--db", self.path, "--subscription", "99"),
+            1,
+            "error: no subscription 99",
+        )
+
+    async def test_replayHistory(self) -> None:
+        """
+        C{replay --subscription N} queues the history from C{--from-sequence}
+        (default 1) again, except the events still queued.
+        """
+        status, out, err = cli("replay", "--db", self.path, "--subscription", "1")
+        self.assertEqual(
+            (status, out, err),
+            (0, "queued 1 event of subscription 1 (history from sequence 1)\n", ""),
+        )
+        status, out, err = cli(
+            "replay", "--db", self.path, "--subscription", "1", "--from-sequence", "2"
+        )
+        self.assertEqual(
+            (status, out, err),
+            (0, "queued 0 events of subscription 1 (history from sequence 2)\n", ""),
+        )
+        depths, letters = await self.reopen()
+        self.assertEqual(depths, [3, 0, 0])
+        self.assertIn((1, 1), letters)
+
+    async def test_replayAllDeadLetters(self) -> None:
+        """
+        C{replay --dead-letters} queues the dead letters of every push
+        subscription that exists, one subscription at a time with progress on
+        standard error, and says how many are left.
+        """
+        status, out, err = cli("replay", "--db", self.path, "--dead-letters")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(
+            out,
+            "queued 3 dead letters\n"
+            "1 dead letter left: their subscription is gone or is not a push "
+            "subscription\n",
+        )
+        self.assertEqual(
+            err.splitlines(),
+            [
+                "replay: subscription 1 (1/3): 1 event queued",
+                "replay: subscription 3 (2/3): 2 events queued",
+                "replay: subscription 4 (3/3): 0 events queued",
+            ],
+        )
+        depths, letters = await self.reopen()
+        self.assertEqual((depths, letters), ([3, 0, 2], [(4, 1)]))
+
+    async def test_replayDeadLettersOfOne(self) -> None:
+        """
+        C{replay --dead-letters --subscription N} queues that subscription's,
+        with no progress lines.
+        """
+        status, out, err = cli(
+            "replay", "--db", self.path, "--dead-letters", "--subscription", "3"
+        )
+        self.assertEqual((status, out, err), (0, "queued 2 dead letters\n", ""))
+        depths, letters = await self.reopen()
+        self.assertEqual((depths, letters), ([2, 0, 2], [(1, 1), (4, 1)]))
+
+    def test_replayUnknownSubscription(self) -> None:
+        """
+        Replaying an unknown subscription is an error.
+        """
+        self.assertError(
+            cli("replay", "--db", self.path, "--subscription", "99"),
+            1,
+            "error: no subscription 99",
+        )
+        self.assertError(
+            cli("replay", "--db", self.path, "--dead-letters", "--subscription", "4"),
+            1,
+            "error: no subscription 4",
+        )
+
+    def test_replayPull(self) -> None:
+        """
+        A pull subscription has nothing to replay.
+        """
+        self.assertError(
+            cli("replay", "--db", self.path, "--subscription", "2"),
+            1,
+            "error: subscription 2 is not a push subscription",
+        )
+
+    def test_badArguments(self) -> None:
+        """
+        Bad or missing arguments: exit status 2.
+        """
+        for argv in [
+            ("replay", "--db", self.path),
+            ("replay", "--db", self.path, "--dead-letters", "--from-sequence", "2"),
+            ("replay", "--db", self.path, "--subscription", "one"),
+            ("replay", "--db", self.path, "--subscription", "0"),
+            ("subscriptions",),
+        ]:
+            status, out, err = cli(*argv)
+            self.assertEqual((status, out), (2, ""), argv)
+            self.assertIn("error:", err)
+            self.assertNotIn("Traceback", err)
+
+
+class StoreFileErrorTests(SynchronousTestCase):
+    """
+    Files that are not a usable store: exit status 1, one line, no file made.
+    """
+
+    def setUp(self) -> None:
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+
+    def assertRefused(self, path: str, text: str) -> None:
+        for argv in [
+            ("subscriptions", "--db", path),
+            ("dead-letters", "--db", path),
+            ("replay", "--db", path, "--dead-letters"),
+        ]:
+            status, out, err = cli(*argv)
+            self.assertEqual((status, out), (1, ""), err)
+            self.assertEqual(err.splitlines(), [f"error: {path}: {text}"])
+
+    def test_missing(self) -> None:
+        """
+        A missing file is not created.
+        """
+        path = os.path.join(self.directory, "missing.sqlite")
+        self.assertRefused(path, "no such database file")
+        self.assertFalse(os.path.exists(path))
+
+    def test_empty(self) -> None:
+        """
+        An empty file is not made a store.
+        """
+        path = os.path.join(self.directory, "empty.sqlite")
+        open(path, "wb").close()
+        self.assertRefused(path, "not an ipp_ntfy store (empty file)")
+        self.assertEqual(os.path.getsize(path), 0)
+
+    def test_notSQLite(self) -> None:
+        path = os.path.join(self.directory, "text.sqlite")
+        with open(path, "wb") as f:
+            f.write(b"hello, world\n" * 100)
+        self.assertRefused(path, "not an ipp_ntfy store (file is not a database)")
+
+    def test_otherDatabase(self) -> None:
+        path = os.path.join(self.directory, "other.sqlite")
+        with sqlite3.connect(path) as connection:
+            connection.execute("CREATE TABLE things (name TEXT)")
+        connection.close()
+        self.assertRefused(path, "not an ipp_ntfy store (it has tables)")
+
+    def test_newerSchema(self) -> None:
+        path = os.path.join(self.directory, "newer.sqlite")
+        connection = sqlite3.connect(path)
+        connection.execute("PRAGMA user_version = 99")
+        connection.close()
+        self.assertRefused(
+            path,
+            "schema version 99 is newer than this ipp_ntfy knows (2); open it "
+            "with the version that wrote it",
+        )
+
+
+class FormatTableTests(SynchronousTestCase):
+    def test_format(self) -> None:
+        """
+        Columns are padded to their widest cell, numbers right-aligned, long or
+        multi-line cells shortened to one line.
+        """
+        self.assertEqual(
+            formatTable(("ID", "NAME"), [(1, "a\nb"), (100, "x" * 70)], numeric=(0,)),
+            f" ID  NAME\n  1  a b\n100  {'x' * 57}...\n",
+        )
