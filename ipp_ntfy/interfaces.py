@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from .notification import Event
     from .outcome import DeliveryOutcome
-    from .store import DeadLetter, QueuedEvent
+    from .store import DeadLetter, QueuedEvent, QueueStats
     from .subscription import Subscription
 
 
@@ -207,6 +207,16 @@ class ISubscriptionStore(Interface):
         @return: how many events are queued (for one subscription, or in all).
         """
 
+    def queueStats(now: float) -> Deferred[QueueStats]:
+        """
+        The figures a monitor asks for, in one read: per recipient, how many
+        events are queued for its push subscriptions and when the oldest was
+        queued; subscriptions by kind (push, pull) and by whether their lease
+        has ended at C{now}; how many dead letters are kept.
+
+        @return: a L{QueueStats <ipp_ntfy.store.QueueStats>}.
+        """
+
     def getCursor(name: str) -> Deferred[Optional[str]]:
         """
         @return: the value last stored under C{name} by L{setCursor}, or C{None}.
@@ -222,4 +232,39 @@ class ISubscriptionStore(Interface):
     def close() -> Deferred[None]:
         """
         Finish pending writes and release the storage.
+        """
+
+
+class IRelayObserver(Interface):
+    """
+    Told what the relay's parts do, for monitoring (the metrics of
+    L{ipp_ntfy.metrics}).  Each part that takes one calls it with its figures
+    as they happen, once per event or per batch; a method must be quick and must
+    not raise.
+    """
+
+    def eventsReceived(source: str, count: int) -> None:
+        """
+        C{count} events from C{source} (the event's C{source}: a pushing
+        printer's name, an upstream's URI) were taken in and queued.
+        """
+
+    def eventsDelivered(latencies: Sequence[float]) -> None:
+        """
+        Events were delivered: for each, the seconds from when it was queued to
+        when its delivery was known.
+        """
+
+    def eventsNotDelivered(outcome: str, count: int) -> None:
+        """
+        C{count} events sent were not delivered; C{outcome} says what became of
+        them: C{"retry"} (queued again, for a later attempt), C{"cancelled"}
+        (dropped with their subscription, which the recipient cancelled) or
+        C{"dead-lettered"}.
+        """
+
+    def upstreamPollFailed(upstreamUri: str) -> None:
+        """
+        A request to the upstream C{upstreamUri} failed (unreachable, timed
+        out, refused, or an answer that could not be used).
         """

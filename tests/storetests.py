@@ -15,6 +15,8 @@ from ipp_ntfy.store import (
     QUEUE_LIMIT_REACHED,
     DeadLetter,
     QueuedEvent,
+    QueueStats,
+    RecipientQueue,
     StoreClosedError,
 )
 from ipp_ntfy.subscription import Subscription
@@ -616,6 +618,91 @@ class StoreTestsMixin(_Base):
         self.assertEqual(await store.queueDepth(b), 2)
         self.assertEqual(await store.queueDepth(), 5)
         self.assertEqual(await store.queueDepth(42), 0)
+
+    async def test_queueStatsEmpty(self) -> None:
+        """
+        C{queueStats} of an empty store: nothing queued, no subscription, no dead
+        letter.
+        """
+        store = await self.store()
+        self.assertEqual(await store.queueStats(1), QueueStats())
+
+    async def test_queueStats(self) -> None:
+        """
+        C{queueStats} gives, per recipient, the events queued for its push
+        subscriptions and when the oldest was queued; the subscriptions by kind
+        and by whether their lease has ended at the time given; and the number of
+        dead letters.
+        """
+        store = await self.store()
+        other = "https://other.example/events"
+        a = await self.subscribe(store, push())
+        b = await self.subscribe(store, push(leaseExpiresAt=50.0))
+        c = await self.subscribe(store, push(recipientUri=other))
+        await self.subscribe(store, pull())
+        await self.subscribe(store, pull(leaseExpiresAt=40.0))
+        await store.appendEvents([(a, b"1"), (c, b"1")], 10)
+        await store.appendEvents([(b, b"1"), (b, b"2")], 5)
+        await store.appendEvents([(a, b"2"), (c, b"2"), (c, b"3")], 20)
+        # A retry does not make an event any younger.
+        await store.reschedule(b, [1, 2], 100, "timeout")
+        stats = await store.queueStats(30)
+        self.assertEqual(
+            stats.recipients,
+            (RecipientQueue(RECIPIENT, 4, 5.0), RecipientQueue(other, 3, 10.0)),
+        )
+        self.assertEqual(
+            (stats.pushActive, stats.pushExpired, stats.pullActive, stats.pullExpired),
+            (3, 0, 2, 0),
+        )
+        self.assertEqual(stats.deadLetters, 0)
+        # Leases end at their time, not before.
+        stats = await store.queueStats(40)
+        self.assertEqual((stats.pullActive, stats.pullExpired), (1, 1))
+        stats = await store.queueStats(50)
+        self.assertEqual((stats.pushActive, stats.pushExpired), (2, 1))
+        # Delivered, dead-lettered, cancelled: gone from the queue.
+        await store.acknowledge(b, [1])
+        await store.deadLetter(b, [2], "HTTP 400", 31)
+        await store.acknowledge(c, [1])
+        stats = await store.queueStats(50)
+        self.assertEqual(
+            stats.recipients,
+            (RecipientQueue(RECIPIENT, 2, 10.0), RecipientQueue(other, 2, 20.0)),
+        )
+        self.assertEqual(stats.deadLetters, 1)
+        await store.cancelSubscription(c)
+        stats = await store.queueStats(50)
+        self.assertEqual(stats.recipients, (RecipientQueue(RECIPIENT, 2, 10.0),))
+        self.assertEqual((stats.pushActive, stats.pushExpired), (1, 1))
+        # Dead letters outlive their subscription.
+        await store.cancelSubscription(b)
+        self.assertEqual((await store.queueStats(50)).deadLetters, 1)
+
+    async def test_queueStatsPullKeepsQueue(self) -> None:
+        """
+        A subscription changed to pull keeps its queue (L{queueDepth} counts it)
+        but has no recipient: C{queueStats} leaves it out, and counts it as pull.
+        """
+        store = await self.store()
+        created = await store.createSubscription(push())
+        sid = created.subscriptionId
+        await store.appendEvents([(sid, b"1")], 1)
+        await store.updateSubscription(
+            created.replace(recipientUri=None, pullMethod="ippget")
+        )
+        self.assertEqual(await store.queueDepth(), 1)
+        stats = await store.queueStats(1)
+        self.assertEqual(stats.recipients, ())
+        self.assertEqual((stats.pushActive, stats.pullActive), (0, 1))
+
+    async def test_queueStatsBadTime(self) -> None:
+        """
+        C{queueStats} takes a number of seconds, nothing else.
+        """
+        store = await self.store()
+        await self.assertFailure(store.queueStats("now"), TypeError)  # type: ignore[arg-type]
+        await self.assertFailure(store.queueStats(float("nan")), ValueError)
 
     # Dead letters.
 

@@ -50,6 +50,47 @@ class DeadLetter:
     lastError: str
 
 
+@dataclass(frozen=True)
+class RecipientQueue:
+    """
+    The events queued for the push subscriptions of one recipient.
+
+    @ivar recipientUri: the subscriptions' C{notify-recipient-uri}.
+    @ivar depth: how many events are queued for it.
+    @ivar oldestQueuedAt: when the oldest of them was queued (seconds since the
+        epoch).
+    """
+
+    recipientUri: str
+    depth: int
+    oldestQueuedAt: float
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """
+    A store's figures for monitoring, as of a given time (L{ISubscriptionStore.
+    queueStats <ipp_ntfy.interfaces.ISubscriptionStore.queueStats>}).
+
+    @ivar recipients: one L{RecipientQueue} per recipient with queued events, by
+        recipient URI.  Only push subscriptions count: the queue a subscription
+        keeps after it was changed to pull is not delivered, so not here.
+    @ivar pushActive: push subscriptions whose lease has not ended.
+    @ivar pushExpired: push subscriptions whose lease has ended but which are not
+        swept yet.
+    @ivar pullActive: pull (ippget) subscriptions whose lease has not ended.
+    @ivar pullExpired: pull subscriptions whose lease has ended.
+    @ivar deadLetters: how many dead letters are kept.
+    """
+
+    recipients: Tuple[RecipientQueue, ...] = ()
+    pushActive: int = 0
+    pushExpired: int = 0
+    pullActive: int = 0
+    pullExpired: int = 0
+    deadLetters: int = 0
+
+
 #: The C{lastError} of an event moved to the dead letters by the queue limit.
 QUEUE_LIMIT_REACHED = "queue limit reached"
 
@@ -157,6 +198,32 @@ def _checkSubscription(subscription: object) -> Subscription:
     return subscription
 
 
+def _queueStats(
+    recipients: Iterable[Tuple[str, int, float]],
+    subscriptions: Iterable[Tuple[bool, bool, int]],
+    deadLetters: int,
+) -> QueueStats:
+    """
+    The L{QueueStats} of what a store counted, in the same form whatever the store.
+
+    @param recipients: C{(recipientUri, depth, oldestQueuedAt)}, in any order.
+    @param subscriptions: C{(push, expired, count)}, a pair at most once.
+    @param deadLetters: how many dead letters there are.
+    """
+    counts = {(bool(push), bool(expired)): int(n) for push, expired, n in subscriptions}
+    return QueueStats(
+        recipients=tuple(
+            RecipientQueue(uri, int(depth), float(oldest))
+            for uri, depth, oldest in sorted(recipients)
+        ),
+        pushActive=counts.get((True, False), 0),
+        pushExpired=counts.get((True, True), 0),
+        pullActive=counts.get((False, False), 0),
+        pullExpired=counts.get((False, True), 0),
+        deadLetters=int(deadLetters),
+    )
+
+
 # Re-exports, last: the implementations import the records above from here.
 from .memory import MemoryStore  # noqa: E402
 from .sqlite import SchemaVersionError, SQLiteStore, StoreFileError  # noqa: E402
@@ -165,7 +232,9 @@ __all__ = [
     "QUEUE_LIMIT_REACHED",
     "DeadLetter",
     "MemoryStore",
+    "QueueStats",
     "QueuedEvent",
+    "RecipientQueue",
     "SQLiteStore",
     "SchemaVersionError",
     "StoreClosedError",

@@ -17,6 +17,7 @@ from . import (
     QUEUE_LIMIT_REACHED,
     DeadLetter,
     QueuedEvent,
+    QueueStats,
     StoreClosedError,
     _checkCount,
     _checkEntries,
@@ -26,6 +27,7 @@ from . import (
     _checkSubscription,
     _checkText,
     _checkTime,
+    _queueStats,
 )
 
 
@@ -399,6 +401,33 @@ class MemoryStore:
         if owner is None:
             return sum(len(queue) for queue in self._queues.values())
         return len(self._queues.get(owner, {}))
+
+    def queueStats(self, now: float) -> Deferred[QueueStats]:
+        """
+        See L{ISubscriptionStore.queueStats}.
+        """
+        return execute(self._queueStats, now)
+
+    def _queueStats(self, now: float) -> QueueStats:
+        self._checkOpen()
+        now = _checkTime(now, "now")
+        recipients: Dict[str, Tuple[int, float]] = {}
+        for subscriptionId, queue in self._queues.items():
+            recipientUri = self._subscriptions[subscriptionId].recipientUri
+            if not queue or recipientUri is None:
+                continue
+            oldest = min(queued.queuedAt for queued in queue.values())
+            depth, before = recipients.get(recipientUri, (0, oldest))
+            recipients[recipientUri] = (depth + len(queue), min(before, oldest))
+        counts: Dict[Tuple[bool, bool], int] = {}
+        for subscription in self._subscriptions.values():
+            key = (subscription.isPush, subscription.expired(now))
+            counts[key] = counts.get(key, 0) + 1
+        return _queueStats(
+            [(uri, depth, oldest) for uri, (depth, oldest) in recipients.items()],
+            [(push, expired, n) for (push, expired), n in counts.items()],
+            len(self._deadLetters),
+        )
 
     def replayHistory(
         self, subscriptionId: int, fromSequence: int, now: float

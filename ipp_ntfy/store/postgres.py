@@ -80,6 +80,7 @@ from . import (
     QUEUE_LIMIT_REACHED,
     DeadLetter,
     QueuedEvent,
+    QueueStats,
     StoreClosedError,
     _checkCount,
     _checkEntries,
@@ -89,6 +90,7 @@ from . import (
     _checkSubscription,
     _checkText,
     _checkTime,
+    _queueStats,
 )
 from .sqlite import (
     SchemaVersionError,
@@ -765,6 +767,25 @@ def _queueDepth(connection: Connection, subscriptionId: Optional[int]) -> int:
     return int(depth)
 
 
+
+def _queueStatsOf(connection: Connection, now: float) -> QueueStats:
+    recipients = connection.execute(
+        "SELECT s.recipientUri, COUNT(*), MIN(q.queuedAt) FROM queue AS q"
+        " JOIN subscriptions AS s ON s.subscriptionId = q.subscriptionId"
+        " WHERE s.recipientUri IS NOT NULL GROUP BY s.recipientUri"
+    ).fetchall()
+    subscriptions = connection.execute(
+        "SELECT recipientUri IS NOT NULL,"
+        " leaseExpiresAt IS NOT NULL AND leaseExpiresAt <= %s, COUNT(*)"
+        " FROM subscriptions GROUP BY 1, 2",
+        (now,),
+    ).fetchall()
+    [(deadLetters,)] = connection.execute(
+        "SELECT COUNT(*) FROM deadLetters"
+    ).fetchall()
+    return _queueStats(recipients, subscriptions, deadLetters)
+
+
 # Running operations.
 
 
@@ -1310,3 +1331,13 @@ class PostgresStore:
         except TypeError:
             return fail()
         return self._read(lambda c: _queueDepth(c, subscriptionId))
+
+    def queueStats(self, now: float) -> Deferred[QueueStats]:
+        """
+        See L{ISubscriptionStore.queueStats}: one read, three aggregate queries.
+        """
+        try:
+            at = _checkTime(now, "now")
+        except (TypeError, ValueError):
+            return fail()
+        return self._read(lambda c: _queueStatsOf(c, at))

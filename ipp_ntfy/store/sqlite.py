@@ -59,6 +59,7 @@ from . import (
     QUEUE_LIMIT_REACHED,
     DeadLetter,
     QueuedEvent,
+    QueueStats,
     StoreClosedError,
     _checkCount,
     _checkEntries,
@@ -68,6 +69,7 @@ from . import (
     _checkSubscription,
     _checkText,
     _checkTime,
+    _queueStats,
 )
 
 _T = TypeVar("_T")
@@ -741,6 +743,25 @@ def _queueDepth(connection: sqlite3.Connection, subscriptionId: Optional[int]) -
     return int(depth)
 
 
+
+def _queueStatsOf(connection: sqlite3.Connection, now: float) -> QueueStats:
+    recipients = connection.execute(
+        "SELECT s.recipientUri, COUNT(*), MIN(q.queuedAt) FROM queue AS q"
+        " JOIN subscriptions AS s ON s.subscriptionId = q.subscriptionId"
+        " WHERE s.recipientUri IS NOT NULL GROUP BY s.recipientUri"
+    ).fetchall()
+    subscriptions = connection.execute(
+        "SELECT recipientUri IS NOT NULL,"
+        " leaseExpiresAt IS NOT NULL AND leaseExpiresAt <= ?, COUNT(*)"
+        " FROM subscriptions GROUP BY 1, 2",
+        (now,),
+    ).fetchall()
+    [(deadLetters,)] = connection.execute(
+        "SELECT COUNT(*) FROM deadLetters"
+    ).fetchall()
+    return _queueStats(recipients, subscriptions, deadLetters)
+
+
 # Running operations.
 
 #: What became of one operation of a batch: C{(True, result)} or
@@ -1316,3 +1337,13 @@ class SQLiteStore:
         except TypeError:
             return fail()
         return self._read(lambda c: _queueDepth(c, subscriptionId))
+
+    def queueStats(self, now: float) -> Deferred[QueueStats]:
+        """
+        See L{ISubscriptionStore.queueStats}: one read, three aggregate queries.
+        """
+        try:
+            at = _checkTime(now, "now")
+        except (TypeError, ValueError):
+            return fail()
+        return self._read(lambda c: _queueStatsOf(c, at))
