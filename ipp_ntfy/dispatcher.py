@@ -25,7 +25,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from .interfaces import IDeliveryMethod, ISubscriptionStore
+from .interfaces import IDeliveryMethod, IRelayObserver, ISubscriptionStore
 from .manager import eventFromPayload, personalize
 from .notification import Event
 from .outcome import DeliveryOutcome, OutcomeKind
@@ -51,6 +51,8 @@ class Dispatcher(Service):
         number, printer URI and user data).  A source that forwards events as they
         are (the CUPS notifier) passes C{lambda event, subscription, sequence:
         event}.
+    @param observer: an L{IRelayObserver} told of each delivery's outcome (the
+        relay's metrics), or C{None}.
     """
 
     log = Logger()
@@ -66,8 +68,10 @@ class Dispatcher(Service):
         maxInFlight: int = 20,
         pollInterval: float = 5.0,
         prepare: Callable[[Event, Subscription, int], Event] = personalize,
+        observer: Optional[IRelayObserver] = None,
     ) -> None:
         self.store = store
+        self.observer = observer
         self.prepare = prepare
         self.delivery = delivery
         self.clock = clock
@@ -271,6 +275,7 @@ class Dispatcher(Service):
                     f"unreadable: {e}",
                     self.clock.seconds(),
                 )
+                self._notDelivered("dead-lettered", 1)
                 continue
             items.append(item)
             events.append(event)
@@ -326,6 +331,10 @@ class Dispatcher(Service):
         if delivered:
             yield self.store.acknowledge(subscriptionId, delivered)
             acknowledged.append(f"{subscriptionId}:{delivered[0]}-{delivered[-1]}")
+            if self.observer is not None:
+                self.observer.eventsDelivered(
+                    [now - r[0].queuedAt for r in results[:index]]
+                )
         ended = any(
             endsAfter(subscription, event.event, event.jobId)
             or outcome.kind is OutcomeKind.CANCEL
@@ -333,6 +342,7 @@ class Dispatcher(Service):
         )
         if ended:
             yield self._cancel(subscription, "its job completed or the listener asked")
+            self._notDelivered("cancelled", len(results) - index)
             return
         rest = results[index:]
         if not rest:
@@ -341,11 +351,13 @@ class Dispatcher(Service):
         sequences = [r[0].sequenceNumber for r in rest]
         if outcome.kind is OutcomeKind.CANCEL:
             yield self._cancel(subscription, outcome.reason)
+            self._notDelivered("cancelled", len(rest))
             return
         if outcome.kind is OutcomeKind.FAILED:
             yield self.store.deadLetter(
                 subscriptionId, [item.sequenceNumber], outcome.reason, now
             )
+            self._notDelivered("dead-lettered", 1, len(rest) - 1)
             self.log.warn(
                 "event {sequence} of subscription {subscriptionId} dead-lettered: "
                 "{reason}",
@@ -366,6 +378,7 @@ class Dispatcher(Service):
                 f"{decision.reason}; last error: {outcome.reason}",
                 now,
             )
+            self._notDelivered("dead-lettered", 1, len(rest) - 1)
             self.log.warn(
                 "event {sequence} of subscription {subscriptionId} dead-lettered "
                 "after {attempt} attempts: {reason}",
@@ -380,6 +393,7 @@ class Dispatcher(Service):
         yield self.store.reschedule(
             subscriptionId, sequences, decision.retryAt, outcome.reason
         )
+        self._notDelivered("retry", len(sequences))
         self.log.info(
             "delivery of subscription {subscriptionId} from event {sequence} to "
             "{recipient} failed ({reason}); attempt {attempt}, next in {delay:.1f} s",
@@ -390,6 +404,17 @@ class Dispatcher(Service):
             attempt=attempt,
             delay=decision.delay,
         )
+
+    def _notDelivered(self, outcome: str, count: int, following: int = 0) -> None:
+        """
+        Tell the observer of C{count} events not delivered, and of C{following}
+        events sent after them that stay queued, to be sent again.
+        """
+        if self.observer is not None:
+            if count:
+                self.observer.eventsNotDelivered(outcome, count)
+            if following:
+                self.observer.eventsNotDelivered("retry", following)
 
     @inlineCallbacks
     def _cancel(self, subscription: Subscription, reason: str) -> Any:

@@ -6,6 +6,8 @@ them with the durable retry queue::
     /ipp/printers/<name>   the IPP server: one printer object per upstream queue
                            and per pushing printer (--upstream, --printer)
     /notify/<name>         the listener where a pushing printer delivers its reports
+    /metrics               the relay's metrics (L{ipp_ntfy.metrics}), in the
+                           Prometheus text format; or on endpoints of their own
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from zope.interface import implementer
 
 from .delivery import HttpDeliveryMethod
 from .dispatcher import Dispatcher
-from .interfaces import INotificationSink, ISubscriptionStore
+from .interfaces import INotificationSink, IRelayObserver, ISubscriptionStore
 from .listener import NotificationListener, NotificationSite
 from .manager import SubscriptionManager
+from .metrics import MetricsResource, RelayMetrics
 from .notification import Event, ReportStatus
 from .retry import RetryPolicy
 from .service import EndpointsService
@@ -73,6 +76,9 @@ class PushedPrinterSink:
     A report the printer sends again (same source subscription and sequence number
     as one already taken) is acknowledged and dropped.  An event is acknowledged
     only once it is stored for every matching subscription.
+
+    @ivar observer: an L{IRelayObserver} told of each event taken (not of those
+        dropped), or C{None}.
     """
 
     log = Logger()
@@ -83,11 +89,13 @@ class PushedPrinterSink:
         printerUri: str,
         manager: SubscriptionManager,
         store: ISubscriptionStore,
+        observer: Optional[IRelayObserver] = None,
     ) -> None:
         self.name = name
         self.printerUri = printerUri
         self.manager = manager
         self.store = store
+        self.observer = observer
 
     @inlineCallbacks
     def receive(self, event: Event) -> Any:
@@ -103,6 +111,8 @@ class PushedPrinterSink:
         local = _onPrinter(event, self.printerUri)
         yield self.manager.publish(local)
         yield self.store.setCursor(cursor, str(event.sequenceNumber))
+        if self.observer is not None:
+            self.observer.eventsReceived(event.source, 1)
         return int(ReportStatus.CONSUMED)
 
 
@@ -134,6 +144,15 @@ class RelayService(MultiService):
     dispatcher, the upstream pollers and the HTTP endpoints start, in that order.
     C{stopService} stops taking work, waits until deliveries under way are
     recorded, and closes the store.
+
+    @param metrics: whether to serve the metrics (L{ipp_ntfy.metrics}) at
+        C{/metrics}.
+    @param metricsListen: endpoint descriptions to serve C{/metrics} on instead
+        of the relay's own endpoints (so that it can be reached by a monitor
+        only); with the same TLS settings.
+
+    @ivar metrics: the L{RelayMetrics} (C{None} with C{metrics=False}).
+    @ivar metricsPorts: the ports of C{metricsListen}, once started.
     """
 
     log = Logger()
@@ -160,8 +179,12 @@ class RelayService(MultiService):
         historyLimit: int = 100,
         pollInterval: float = 2.0,
         storeOpener: Optional[Any] = None,
+        metrics: bool = True,
+        metricsListen: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        if metricsListen and not metrics:
+            raise ValueError("metricsListen needs metrics")
         self.reactor = reactor
         self.listen = list(listen)
         self.db = db
@@ -181,6 +204,9 @@ class RelayService(MultiService):
         self.historyLimit = historyLimit
         self.pollInterval = pollInterval
         self.storeOpener = storeOpener
+        self.metrics = RelayMetrics() if metrics else None
+        self.metricsListen = list(metricsListen)
+        self.metricsPorts: List[Any] = []
         self.store: Optional[ISubscriptionStore] = None
         self.manager: Optional[SubscriptionManager] = None
         self.dispatcher: Optional[Dispatcher] = None
@@ -237,7 +263,7 @@ class RelayService(MultiService):
             requestTimeout=self.requestTimeout,
         )
         self.dispatcher = dispatcher = Dispatcher(
-            store, delivery, self.reactor, self.retryPolicy
+            store, delivery, self.reactor, self.retryPolicy, observer=self.metrics
         )
         manager.onQueued(dispatcher.wake)
         dispatcher.setServiceParent(self)
@@ -257,10 +283,13 @@ class RelayService(MultiService):
                     self.reactor,
                     tlsPolicy=self.upstreamTLSPolicy,
                     pollInterval=self.pollInterval,
+                    observer=self.metrics,
                 )
                 poller.setServiceParent(self)
             else:
-                sink = PushedPrinterSink(name, self.printerUri(name), manager, store)
+                sink = PushedPrinterSink(
+                    name, self.printerUri(name), manager, store, self.metrics
+                )
                 notify.putChild(
                     name.encode("utf-8"),
                     NotificationListener(sink, source=name, clock=self.reactor),
@@ -275,6 +304,13 @@ class RelayService(MultiService):
                 eventLife=self.eventLife,
             ),
         )
+        metricsRoot = root
+        if self.metricsListen:
+            metricsRoot = Resource()
+        if self.metrics is not None:
+            metricsRoot.putChild(
+                b"metrics", MetricsResource(self.metrics, store, self.reactor)
+            )
         site = NotificationSite(
             root,
             maxBodyBytes=self.maxBodyBytes,
@@ -286,6 +322,22 @@ class RelayService(MultiService):
             self.reactor, self.listen, site, self.minimumTLSVersion, self.clientCA
         )
         self.endpoints.setServiceParent(self)
+        if self.metricsListen:
+            metricsSite = NotificationSite(
+                metricsRoot,
+                requestTimeout=self.requestTimeout,
+                idleTimeout=self.idleTimeout,
+                reactor=self.reactor,
+            )
+            metricsEndpoints = EndpointsService(
+                self.reactor,
+                self.metricsListen,
+                metricsSite,
+                self.minimumTLSVersion,
+                self.clientCA,
+            )
+            metricsEndpoints.setServiceParent(self)
+            self.metricsPorts = list((yield _whenFired(metricsEndpoints.listening)))
         ports = yield _whenFired(self.endpoints.listening)
         self.ports = list(ports)
         self.log.info(

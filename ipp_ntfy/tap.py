@@ -212,6 +212,12 @@ class RelayOptions(usage.Options):
             None,
             "Do not verify listeners' certificates (logged at start).",
         ],
+        [
+            "no-metrics",
+            None,
+            "Do not serve /metrics (by default the relay's metrics are served in "
+            "the Prometheus text format at /metrics on the --listen endpoints).",
+        ],
     ]
 
     def __init__(self) -> None:
@@ -220,6 +226,7 @@ class RelayOptions(usage.Options):
         self["upstream"] = []
         self["printer"] = []
         self["pin"] = []
+        self["metrics-listen"] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -243,6 +250,14 @@ class RelayOptions(usage.Options):
         as printer object NAME.
         """
         self["printer"].append(name)
+
+    def opt_metrics_listen(self, description: str) -> None:
+        """
+        Serve /metrics on this endpoint instead of the --listen ones,
+        repeatable; e.g. tcp:9631:interface=127.0.0.1, to let a monitor reach it
+        and no printer or application.
+        """
+        self["metrics-listen"].append(description)
 
     def opt_pin(self, pin: str) -> None:
         """
@@ -273,6 +288,8 @@ class RelayOptions(usage.Options):
             names.add(name)
         if self["min-tls"] not in ("1.2", "1.3"):
             raise usage.UsageError("--min-tls must be 1.2 or 1.3")
+        if self["no-metrics"] and self["metrics-listen"]:
+            raise usage.UsageError("--no-metrics and --metrics-listen: choose one")
         from .tls import TLSConfigError, policyFor
 
         try:
@@ -358,6 +375,8 @@ def makeService(options: Options, stdout: Optional[IO[str]] = None) -> IService:
             clientCA=sub["client-ca"],
             eventLife=sub["event-life"],
             pollInterval=sub["poll-interval"],
+            metrics=not sub["no-metrics"],
+            metricsListen=sub["metrics-listen"],
         )
     raise usage.UsageError(f"unknown command {options.subCommand!r}")
 

@@ -104,7 +104,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.web.iweb import IPolicyForHTTPS
 
-from ..interfaces import ISubscriptionStore
+from ..interfaces import IRelayObserver, ISubscriptionStore
 from ..ipp import Attribute, Group, GroupTag, Message
 from ..ipp.registry import statusName
 from ..ippclient import (
@@ -457,6 +457,8 @@ class UpstreamPoller(Service):
         C{backoffPolicy(1.0, 2.0, maxBackoff, jitter)}.
     @param client: the L{IppClient} (or another L{IppRequester}); by default
         one on C{reactor}, closed on stop (a given one is not).
+    @param observer: an L{IRelayObserver} told of each event published and each
+        failed request (the relay's metrics), or C{None}.
 
     @ivar cursor: the current L{Cursor}, or C{None} while there is no upstream
         subscription.
@@ -485,6 +487,7 @@ class UpstreamPoller(Service):
         jitter: Optional[Callable[[], float]] = None,
         backoff: Optional[Callable[[int], float]] = None,
         client: Optional[IppRequester] = None,
+        observer: Optional[IRelayObserver] = None,
     ) -> None:
         if len(userData) > 63:
             raise ValueError("userData is at most 63 octets")
@@ -516,6 +519,7 @@ class UpstreamPoller(Service):
             reactor, tlsPolicy=tlsPolicy, requestTimeout=requestTimeout
         )
         self.cursorName = cursorName(upstreamUri)
+        self.observer = observer
         self.cursor: Optional[Cursor] = None
         self.published = 0
         # The upstream's printer-up-time as last seen (stored only with events).
@@ -641,6 +645,8 @@ class UpstreamPoller(Service):
         """
         delay = max(self.minInterval, self.backoff(self._failures))
         self._failures += 1
+        if self.observer is not None:
+            self.observer.upstreamPollFailed(self.upstreamUri)
         self.log.warn(
             "upstream {upstream}: {reason}; trying again in {delay:.1f} s "
             "(attempt {attempt})",
@@ -954,6 +960,8 @@ class UpstreamPoller(Service):
             else:
                 yield self.manager.publish(event)
                 self.published += 1
+                if self.observer is not None:
+                    self.observer.eventsReceived(event.source, 1)
                 self.log.debug(
                     "published {event} ({sequence}) of {upstream} on {printerUri}",
                     event=event.event,

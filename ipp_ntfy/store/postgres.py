@@ -767,7 +767,6 @@ def _queueDepth(connection: Connection, subscriptionId: Optional[int]) -> int:
     return int(depth)
 
 
-
 def _queueStatsOf(connection: Connection, now: float) -> QueueStats:
     recipients = connection.execute(
         "SELECT s.recipientUri, COUNT(*), MIN(q.queuedAt) FROM queue AS q"
@@ -780,9 +779,7 @@ def _queueStatsOf(connection: Connection, now: float) -> QueueStats:
         " FROM subscriptions GROUP BY 1, 2",
         (now,),
     ).fetchall()
-    [(deadLetters,)] = connection.execute(
-        "SELECT COUNT(*) FROM deadLetters"
-    ).fetchall()
+    [(deadLetters,)] = connection.execute("SELECT COUNT(*) FROM deadLetters").fetchall()
     return _queueStats(recipients, subscriptions, deadLetters)
 
 

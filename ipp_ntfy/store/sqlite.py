@@ -743,7 +743,6 @@ def _queueDepth(connection: sqlite3.Connection, subscriptionId: Optional[int]) -
     return int(depth)
 
 
-
 def _queueStatsOf(connection: sqlite3.Connection, now: float) -> QueueStats:
     recipients = connection.execute(
         "SELECT s.recipientUri, COUNT(*), MIN(q.queuedAt) FROM queue AS q"
@@ -756,9 +755,7 @@ def _queueStatsOf(connection: sqlite3.Connection, now: float) -> QueueStats:
         " FROM subscriptions GROUP BY 1, 2",
         (now,),
     ).fetchall()
-    [(deadLetters,)] = connection.execute(
-        "SELECT COUNT(*) FROM deadLetters"
-    ).fetchall()
+    [(deadLetters,)] = connection.execute("SELECT COUNT(*) FROM deadLetters").fetchall()
     return _queueStats(recipients, subscriptions, deadLetters)
 
 
