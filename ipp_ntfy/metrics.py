@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import generate_latest
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -57,6 +57,11 @@ LATENCY_BUCKETS: Tuple[float, ...] = (
     21600.0,
     86400.0,
 )
+
+#: The text format every Prometheus server (and other scraper) reads.  Recent
+#: clients call theirs 1.0.0, which differs only for names that are not plain
+#: ASCII identifiers; ours all are.
+CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 #: The C{outcome} label values of C{ipp_ntfy_deliveries_total}.
 OUTCOMES: Tuple[str, ...] = ("delivered", "retry", "cancelled", "dead-lettered")
@@ -288,7 +293,7 @@ class MetricsResource(Resource):
             body = self.metrics.render(stats, now)
             if gone:
                 return
-            request.setHeader(b"Content-Type", CONTENT_TYPE_LATEST.encode("ascii"))
+            request.setHeader(b"Content-Type", CONTENT_TYPE)
             request.setHeader(b"Content-Length", b"%d" % (len(body),))
             request.write(body)
             request.finish()
@@ -308,4 +313,10 @@ class MetricsResource(Resource):
         return NOT_DONE_YET
 
 
-__all__ = ["LATENCY_BUCKETS", "OUTCOMES", "MetricsResource", "RelayMetrics"]
+__all__ = [
+    "CONTENT_TYPE",
+    "LATENCY_BUCKETS",
+    "OUTCOMES",
+    "MetricsResource",
+    "RelayMetrics",
+]
