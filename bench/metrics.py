@@ -27,14 +27,16 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from twisted.internet.defer import Deferred, ensureDeferred, succeed  # noqa: E402
 from twisted.internet.task import Clock, react  # noqa: E402
+from zope.interface import implementer  # noqa: E402
 
 from ipp_ntfy.dispatcher import Dispatcher  # noqa: E402
+from ipp_ntfy.interfaces import IDeliveryMethod  # noqa: E402
 from ipp_ntfy.manager import SubscriptionManager, eventToPayload  # noqa: E402
 from ipp_ntfy.metrics import RelayMetrics  # noqa: E402
 from ipp_ntfy.notification import Event  # noqa: E402
@@ -45,6 +47,7 @@ from ipp_ntfy.subscription import Subscription  # noqa: E402
 PRINTER = "ipp://relay.example/ipp/printers/q"
 
 
+@implementer(IDeliveryMethod)
 class InstantDelivery:
     def deliver(self, recipientUri: str, events: Any) -> Deferred[Any]:
         return succeed([DELIVERED] * len(events))
@@ -134,7 +137,7 @@ async def benchScrape(reactor: Any, options: argparse.Namespace) -> None:
         metrics = RelayMetrics()
         stats = await store.queueStats(1e9)
         assert sum(q.depth for q in stats.recipients) == options.queued
-        results = {}
+        results: Dict[str, List[float]] = {}
         for _ in range(options.repeat):
             for name, call in (
                 ("queueStats", lambda: store.queueStats(1e9)),
@@ -142,10 +145,10 @@ async def benchScrape(reactor: Any, options: argparse.Namespace) -> None:
                 ("dueEvents(50 x 20)", lambda: store.dueEvents(1e9, 50, 1000)),
             ):
                 results.setdefault(name, []).append(await timed(call, 5))
-        start = time.perf_counter()
+        began = time.perf_counter()
         for _ in range(100):
             metrics.render(stats, 1e9)
-        render = (time.perf_counter() - start) / 100
+        render = (time.perf_counter() - began) / 100
         print(
             f"SQLite store, {options.subscriptions} push subscriptions to "
             f"{options.recipients} recipients, {options.queued} events queued, "

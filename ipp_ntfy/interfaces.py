@@ -210,9 +210,10 @@ class ISubscriptionStore(Interface):
     def queueStats(now: float) -> Deferred[QueueStats]:
         """
         The figures a monitor asks for, in one read: per recipient, how many
-        events are queued for its push subscriptions and when the oldest was
-        queued; subscriptions by kind (push, pull) and by whether their lease
-        has ended at C{now}; how many dead letters are kept.
+        events are queued for its push subscriptions and when the first queued
+        event of the longest-waiting of them was queued; subscriptions by kind
+        (push, pull) and by whether their lease has ended at C{now}; how many
+        dead letters are kept.
 
         @return: a L{QueueStats <ipp_ntfy.store.QueueStats>}.
         """

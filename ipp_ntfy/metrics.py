@@ -106,7 +106,8 @@ class _StoreCollector:
         )
         oldest = GaugeMetricFamily(
             "ipp_ntfy_queue_oldest_age_seconds",
-            "Seconds since the oldest event queued for a recipient was queued.",
+            "Seconds since the longest-waiting event queued for a recipient (the "
+            "first in its subscription's queue) was queued.",
             labels=["recipient"],
         )
         subscriptions = GaugeMetricFamily(

@@ -679,6 +679,27 @@ class StoreTestsMixin(_Base):
         await store.cancelSubscription(b)
         self.assertEqual((await store.queueStats(50)).deadLetters, 1)
 
+    async def test_queueStatsOldestIsTheFirst(self) -> None:
+        """
+        The oldest event of a recipient is its subscriptions' longest-waiting
+        first queued event: after a replay, the events queued again come first,
+        queued at the time of the replay.
+        """
+        store = await self.store()
+        sid = await self.subscribe(store, push())
+        await store.appendEvents([(sid, b"1"), (sid, b"2")], 10)
+        await store.acknowledge(sid, [1])
+        await store.appendEvents([(sid, b"3")], 20)
+        stats = await store.queueStats(60)
+        self.assertEqual(stats.recipients, (RecipientQueue(RECIPIENT, 2, 10.0),))
+        self.assertEqual(await store.replayHistory(sid, 1, 50), 1)
+        stats = await store.queueStats(60)
+        self.assertEqual(stats.recipients, (RecipientQueue(RECIPIENT, 3, 50.0),))
+        other = await self.subscribe(store, push())
+        await store.appendEvents([(other, b"1")], 30)
+        stats = await store.queueStats(60)
+        self.assertEqual(stats.recipients, (RecipientQueue(RECIPIENT, 4, 30.0),))
+
     async def test_queueStatsPullKeepsQueue(self) -> None:
         """
         A subscription changed to pull keeps its queue (L{queueDepth} counts it)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..subscription import Subscription
 
@@ -57,8 +57,13 @@ class RecipientQueue:
 
     @ivar recipientUri: the subscriptions' C{notify-recipient-uri}.
     @ivar depth: how many events are queued for it.
-    @ivar oldestQueuedAt: when the oldest of them was queued (seconds since the
-        epoch).
+    @ivar oldestQueuedAt: when the longest-waiting of its subscriptions' first
+        queued events (the one with the lowest sequence number) was queued, in
+        seconds since the epoch.  A subscription's events go in order, so its
+        first is the one the others wait for, and the oldest but after a replay
+        (the events queued again come first, queued at the time of the replay).
+        The first event is what a store finds from its index, where the oldest
+        of all would take reading the whole queue.
     """
 
     recipientUri: str
@@ -206,15 +211,20 @@ def _queueStats(
     """
     The L{QueueStats} of what a store counted, in the same form whatever the store.
 
-    @param recipients: C{(recipientUri, depth, oldestQueuedAt)}, in any order.
+    @param recipients: C{(recipientUri, depth, oldestQueuedAt)}, in any order,
+        a recipient once or several times (once per subscription).
     @param subscriptions: C{(push, expired, count)}, a pair at most once.
     @param deadLetters: how many dead letters there are.
     """
     counts = {(bool(push), bool(expired)): int(n) for push, expired, n in subscriptions}
+    byRecipient: Dict[str, Tuple[int, float]] = {}
+    for uri, depth, oldest in recipients:
+        total, first = byRecipient.get(uri, (0, float(oldest)))
+        byRecipient[uri] = (total + int(depth), min(first, float(oldest)))
     return QueueStats(
         recipients=tuple(
-            RecipientQueue(uri, int(depth), float(oldest))
-            for uri, depth, oldest in sorted(recipients)
+            RecipientQueue(uri, depth, oldest)
+            for uri, (depth, oldest) in sorted(byRecipient.items())
         ),
         pushActive=counts.get((True, False), 0),
         pushExpired=counts.get((True, True), 0),

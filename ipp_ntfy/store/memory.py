@@ -411,20 +411,18 @@ class MemoryStore:
     def _queueStats(self, now: float) -> QueueStats:
         self._checkOpen()
         now = _checkTime(now, "now")
-        recipients: Dict[str, Tuple[int, float]] = {}
+        recipients: List[Tuple[str, int, float]] = []
         for subscriptionId, queue in self._queues.items():
             recipientUri = self._subscriptions[subscriptionId].recipientUri
-            if not queue or recipientUri is None:
-                continue
-            oldest = min(queued.queuedAt for queued in queue.values())
-            depth, before = recipients.get(recipientUri, (0, oldest))
-            recipients[recipientUri] = (depth + len(queue), min(before, oldest))
+            if queue and recipientUri is not None:
+                head = queue[min(queue)]
+                recipients.append((recipientUri, len(queue), head.queuedAt))
         counts: Dict[Tuple[bool, bool], int] = {}
         for subscription in self._subscriptions.values():
             key = (subscription.isPush, subscription.expired(now))
             counts[key] = counts.get(key, 0) + 1
         return _queueStats(
-            [(uri, depth, oldest) for uri, (depth, oldest) in recipients.items()],
+            recipients,
             [(push, expired, n) for (push, expired), n in counts.items()],
             len(self._deadLetters),
         )

@@ -768,10 +768,15 @@ def _queueDepth(connection: Connection, subscriptionId: Optional[int]) -> int:
 
 
 def _queueStatsOf(connection: Connection, now: float) -> QueueStats:
+    # Counted from the queue's primary key index, and each subscription's first
+    # event found there: the payloads, most of the queue's pages, are not read.
     recipients = connection.execute(
-        "SELECT s.recipientUri, COUNT(*), MIN(q.queuedAt) FROM queue AS q"
-        " JOIN subscriptions AS s ON s.subscriptionId = q.subscriptionId"
-        " WHERE s.recipientUri IS NOT NULL GROUP BY s.recipientUri"
+        "SELECT s.recipientUri, c.depth, (SELECT q.queuedAt FROM queue AS q"
+        "  WHERE q.subscriptionId = c.subscriptionId ORDER BY q.sequence LIMIT 1)"
+        " FROM (SELECT subscriptionId, COUNT(*) AS depth FROM queue"
+        "  GROUP BY subscriptionId) AS c"
+        " JOIN subscriptions AS s ON s.subscriptionId = c.subscriptionId"
+        " WHERE s.recipientUri IS NOT NULL"
     ).fetchall()
     subscriptions = connection.execute(
         "SELECT recipientUri IS NOT NULL,"
