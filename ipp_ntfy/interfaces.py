@@ -260,8 +260,8 @@ class IRelayObserver(Interface):
         """
         C{count} events sent were not delivered; C{outcome} says what became of
         them: C{"retry"} (queued again, for a later attempt), C{"cancelled"}
-        (dropped with their subscription, which the recipient cancelled) or
-        C{"dead-lettered"}.
+        (dropped with their subscription, which the recipient cancelled or
+        which ended with its job) or C{"dead-lettered"}.
         """
 
     def upstreamPollFailed(upstreamUri: str) -> None:

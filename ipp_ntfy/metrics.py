@@ -223,7 +223,7 @@ class RelayMetrics:
             "ipp_ntfy_deliveries",
             "Events sent to recipients, by outcome: delivered; retry (to be sent "
             "again later); cancelled (dropped with their subscription, which the "
-            "recipient cancelled); dead-lettered.",
+            "recipient cancelled or which ended with its job); dead-lettered.",
             ["outcome"],
             registry=self.registry,
         )
