@@ -23,12 +23,21 @@ from zope.interface import implementer
 
 from .delivery import HttpDeliveryMethod
 from .dispatcher import Dispatcher
-from .interfaces import INotificationSink, ISubscriptionStore
+from .interfaces import INotificationSink, IOwnership, ISubscriptionStore
 from .listener import NotificationListener, NotificationSite
 from .manager import SubscriptionManager
 from .notification import Event, ReportStatus
 from .retry import RetryPolicy
 from .service import EndpointsService
+from .store.opening import (
+    DEFAULT_CLAIM_LEASE,
+    StoreLocationError,
+    describeError,
+    isDatabaseUrl,
+    openStore,
+    redacted,
+)
+from .store.sqlite import StoreFileError
 from .subscription import SubscriptionPolicy
 
 DEFAULT_PORT = 8631
@@ -160,6 +169,8 @@ class RelayService(MultiService):
         historyLimit: int = 100,
         pollInterval: float = 2.0,
         storeOpener: Optional[Any] = None,
+        claimLease: float = DEFAULT_CLAIM_LEASE,
+        ownershipInterval: float = 5.0,
     ) -> None:
         super().__init__()
         self.reactor = reactor
@@ -181,6 +192,11 @@ class RelayService(MultiService):
         self.historyLimit = historyLimit
         self.pollInterval = pollInterval
         self.storeOpener = storeOpener
+        self.claimLease = claimLease
+        self.ownershipInterval = ownershipInterval
+        #: Whether other relays may share the store (a PostgreSQL C{db}).
+        self.shared = isDatabaseUrl(db)
+        self.ownership: Optional[IOwnership] = None
         self.store: Optional[ISubscriptionStore] = None
         self.manager: Optional[SubscriptionManager] = None
         self.dispatcher: Optional[Dispatcher] = None
@@ -208,7 +224,15 @@ class RelayService(MultiService):
         d.addCallbacks(self.started.callback, self._failed)
 
     def _failed(self, failure: Any) -> None:
-        self.log.failure("the relay could not start", failure)
+        if failure.check(StoreLocationError, StoreFileError, OSError) or (
+            type(failure.value).__module__.startswith(("psycopg", "sqlite3"))
+        ):
+            self.log.error(
+                "the relay could not start: {error}",
+                error=describeError(self.db, failure.value),
+            )
+        else:
+            self.log.failure("the relay could not start", failure)
         self.started.errback(failure)
         stop = getattr(self.reactor, "stop", None)
         if stop is not None and getattr(self.reactor, "running", False):
@@ -217,18 +241,24 @@ class RelayService(MultiService):
     @inlineCallbacks
     def _start(self) -> Any:
         from .ippserver import IppServer
+        from .ownership import ExclusiveService, PostgresOwnership
         from .sources.ippget import UpstreamPoller
-        from .store import SQLiteStore
 
-        opener = self.storeOpener or (lambda: SQLiteStore.open(self.db, self.reactor))
+        opener = self.storeOpener or (
+            lambda: openStore(self.db, self.reactor, claimLease=self.claimLease)
+        )
         self.store = store = yield opener()
-        self.log.info("store {db} open", db=self.db)
+        self.log.info("store {db} open", db=redacted(self.db))
+        if self.shared and any(self._names.values()):
+            self.ownership = yield PostgresOwnership.open(self.db, self.reactor)
         self.manager = manager = SubscriptionManager(
             store,
             self.reactor,
             self.policy,
             historyLimit=self.historyLimit,
             eventLife=self.eventLife,
+            # Other relays create and cancel subscriptions in a shared store.
+            cacheSubscriptions=not self.shared,
         )
         manager.setServiceParent(self)
         self.delivery = delivery = HttpDeliveryMethod(
@@ -249,16 +279,29 @@ class RelayService(MultiService):
         for name, upstream in self._names.items():
             printers.append(name)
             if upstream:
-                poller = UpstreamPoller(
-                    upstream,
-                    self.printerUri(name),
-                    manager,
-                    store,
-                    self.reactor,
-                    tlsPolicy=self.upstreamTLSPolicy,
-                    pollInterval=self.pollInterval,
-                )
-                poller.setServiceParent(self)
+
+                def poller(upstream: str = upstream, name: str = name) -> Any:
+                    return UpstreamPoller(
+                        upstream,
+                        self.printerUri(name),
+                        manager,
+                        store,
+                        self.reactor,
+                        tlsPolicy=self.upstreamTLSPolicy,
+                        pollInterval=self.pollInterval,
+                    )
+
+                if self.ownership is None:
+                    poller().setServiceParent(self)
+                else:
+                    # One relay of those sharing the database polls it.
+                    ExclusiveService(
+                        self.ownership,
+                        f"ippget:{upstream}",
+                        poller,
+                        self.reactor,
+                        self.ownershipInterval,
+                    ).setServiceParent(self)
             else:
                 sink = PushedPrinterSink(name, self.printerUri(name), manager, store)
                 notify.putChild(
@@ -299,6 +342,9 @@ class RelayService(MultiService):
         yield super().stopService()
         if self.delivery is not None:
             yield self.delivery.pool.closeCachedConnections()
+        if self.ownership is not None:
+            yield self.ownership.close()
+            self.ownership = None
         if self.store is not None:
             yield self.store.close()
             self.store = None

@@ -212,24 +212,26 @@ MIGRATIONS: List[Callable[[Connection], None]] = [
 ]
 
 
-def _openDatabase(dsn: str) -> Connection:
+def _openDatabase(dsn: str, create: bool = True) -> Connection:
     """
     Connect (in the calling thread, which is the only one that may use the
     connection) and migrate the database.
 
-    @raise StoreFileError: if the database is not a store of ours.
+    @param create: whether a database without tables is made a store.
+    @raise StoreFileError: if the database is not a store of ours (or is empty,
+        unless C{create}).
     @raise SchemaVersionError: if its schema is newer than L{MIGRATIONS}.
     """
     connection: Connection = psycopg.connect(dsn, autocommit=True)
     try:
-        _migrate(connection, f"PostgreSQL database {connection.info.dbname!r}")
+        _migrate(connection, f"PostgreSQL database {connection.info.dbname!r}", create)
     except BaseException:
         connection.close()
         raise
     return connection
 
 
-def _migrate(connection: Connection, where: str) -> None:
+def _migrate(connection: Connection, where: str, create: bool = True) -> None:
     """
     Bring the schema to the current version, in one transaction.
     """
@@ -244,6 +246,8 @@ def _migrate(connection: Connection, where: str) -> None:
             ).fetchall()
             if tables:
                 raise StoreFileError(where, "not an ipp_ntfy store (it has tables)")
+            if not create:
+                raise StoreFileError(where, "not an ipp_ntfy store (no tables)")
             connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
             connection.execute("INSERT INTO schema_version (version) VALUES (0)")
             version = 0
@@ -899,6 +903,7 @@ class PostgresStore:
         maxQueued: int = 10000,
         claimLease: float = 60.0,
         worker: Optional[SQLiteWorker] = None,
+        create: bool = True,
     ) -> Deferred[PostgresStore]:
         """
         Connect to a database, creating or migrating the schema if needed.  If the
@@ -913,6 +918,8 @@ class PostgresStore:
             the database if this one neither acknowledges, reschedules nor
             dead-letters them: longer than a delivery takes.
         @param worker: runs the database calls; by default a new L{ThreadWorker}.
+        @param create: whether a database without tables is made a store (if
+            not, it is refused with L{StoreFileError}).
         @return: a L{Deferred} that fires with the open store, or fails with
             L{StoreFileError} or L{SchemaVersionError} if the database is not
             usable, or with the error of psycopg.
@@ -937,7 +944,7 @@ class PostgresStore:
             worker.stop()
             return reason
 
-        opening = worker.submit(lambda: _openDatabase(dsn))
+        opening = worker.submit(lambda: _openDatabase(dsn, create))
         return opening.addCallbacks(opened, failed)
 
     # Running operations.
