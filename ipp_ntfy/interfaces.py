@@ -241,11 +241,11 @@ class IOwnership(Interface):
             (or already did), C{False} if another does.
         """
 
-    def stillHeld() -> Deferred[bool]:
+    def stillHeld(name: str) -> Deferred[bool]:
         """
-        @return: a Deferred that fires with whether the ownerships acquired are
-            still held (C{False} once the link that holds them is lost: they
-            are then all given up, and may be another's).
+        @return: a Deferred that fires with whether C{name}, once acquired, is
+            still owned (C{False} once the link that holds the ownerships is
+            lost: they are then all given up, and may be another's).
         """
 
     def release(name: str) -> Deferred[None]:

@@ -238,7 +238,7 @@ class ExclusiveService(MultiService):
     service if not).  A fresh service is built at each acquisition, so it starts
     from what is stored, not from what a previous run kept in memory.
 
-    @ivar name: the ownership's name.
+    @ivar ownershipName: the ownership's name.
     @ivar owned: the service while it runs, else C{None}.
     """
 
@@ -262,7 +262,7 @@ class ExclusiveService(MultiService):
         """
         super().__init__()
         self.ownership = ownership
-        self.name = name
+        self.ownershipName = name
         self.factory = factory
         self.clock = clock
         self.interval = interval
@@ -279,7 +279,7 @@ class ExclusiveService(MultiService):
         self._looping = self._loop.start(self.interval, now=True)
         self._looping.addErrback(
             lambda f: self.log.failure(
-                "checking ownership of {name}", f, name=self.name
+                "checking ownership of {name}", f, name=self.ownershipName
             )
         )
 
@@ -295,20 +295,20 @@ class ExclusiveService(MultiService):
         if self.owned is not None:
             self.owned = None
             try:
-                yield self.ownership.release(self.name)
+                yield self.ownership.release(self.ownershipName)
             except Exception:
-                self.log.failure("releasing {name}", name=self.name)
+                self.log.failure("releasing {name}", name=self.ownershipName)
 
     @inlineCallbacks
     def _check(self) -> Generator[Deferred[Any], Any, None]:
         if self.owned is None:
             try:
-                owned = yield self.ownership.acquire(self.name)
+                owned = yield self.ownership.acquire(self.ownershipName)
             except Exception as e:
                 if not self._unreachable:
                     self.log.warn(
                         "cannot tell who owns {name}: {error}; trying again",
-                        name=self.name,
+                        name=self.ownershipName,
                         error=" ".join(str(e).split()),
                     )
                 self._unreachable = True
@@ -318,25 +318,25 @@ class ExclusiveService(MultiService):
                 if not self._waiting:
                     self.log.info(
                         "{name} is another relay's; taking over if it stops",
-                        name=self.name,
+                        name=self.ownershipName,
                     )
                 self._waiting = True
                 return
             if not self.running or self.owned is not None:
                 return
             self._waiting = False
-            self.log.info("{name} is this relay's now", name=self.name)
+            self.log.info("{name} is this relay's now", name=self.ownershipName)
             service = self.factory()
             self.owned = service
             service.setServiceParent(self)
         else:
             try:
-                held = yield self.ownership.stillHeld(self.name)
+                held = yield self.ownership.stillHeld(self.ownershipName)
             except Exception:
                 held = False
             if held or self.owned is None:
                 return
-            self.log.warn("lost {name}: stopping it here", name=self.name)
+            self.log.warn("lost {name}: stopping it here", name=self.ownershipName)
             service, self.owned = self.owned, None
             yield service.disownServiceParent()
 

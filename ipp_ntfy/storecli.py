@@ -135,6 +135,7 @@ def _run(
     error = result.value
     if isinstance(error, CommandError):
         return _fail(stderr, str(error))
+    assert error is not None
     return _fail(stderr, describeError(db, error))
 
 

@@ -340,7 +340,7 @@ class RelayOptions(usage.Options):
 
         try:
             timeout = {} if "connect_timeout" in parameters else {"connect_timeout": 10}
-            psycopg.connect(db, **timeout).close()  # type: ignore[arg-type]
+            psycopg.connect(db, **timeout).close()
         except psycopg.Error as e:
             raise usage.UsageError(f"--db: {describeError(db, e)}") from None
 

@@ -25,7 +25,7 @@ from ipp_ntfy.store.opening import openStore
 from ipp_ntfy.storecli import formatTable
 from ipp_ntfy.subscription import Subscription
 
-from .postgres import freshDatabase, server
+from .postgres import freshDatabase, postgresUrl, server
 
 if TYPE_CHECKING:
     _Base = TestCase
@@ -419,20 +419,6 @@ class PostgresStoreCommandTests(StoreCommandTestsMixin, TestCase):
         return postgresUrl(freshDatabase(self))
 
 
-def postgresUrl(dsn: str) -> str:
-    """
-    @return: the C{postgresql://} URL of a libpq connection string of
-        L{tests.postgres}.
-    """
-    from psycopg.conninfo import conninfo_to_dict
-
-    parameters = conninfo_to_dict(dsn)
-    return (
-        f"postgresql://{parameters['user']}@{parameters['host']}:"
-        f"{parameters['port']}/{parameters['dbname']}"
-    )
-
-
 class StoreFileErrorTests(SynchronousTestCase):
     """
     Files that are not a usable store: exit status 1, one line, no file made.
@@ -506,7 +492,7 @@ class FormatTableTests(SynchronousTestCase):
         )
 
 
-class PostgresErrorTests(SynchronousTestCase):
+class PostgresErrorTests(TestCase):
     """
     PostgreSQL URLs that name no usable store: exit status 1, one line, nothing
     created, no password shown.
