@@ -267,7 +267,13 @@ class RelayService(MultiService):
             requestTimeout=self.requestTimeout,
         )
         self.dispatcher = dispatcher = Dispatcher(
-            store, delivery, self.reactor, self.retryPolicy
+            store,
+            delivery,
+            self.reactor,
+            self.retryPolicy,
+            # Other relays' transactions may hide due events from one look at
+            # the queue (rows they hold locked are skipped): look again soon.
+            pollInterval=1.0 if self.shared else 5.0,
         )
         manager.onQueued(dispatcher.wake)
         dispatcher.setServiceParent(self)
