@@ -379,6 +379,19 @@ def _cancelSubscription(connection: Connection, subscriptionId: int) -> bool:
     return cursor.rowcount > 0
 
 
+def _lockSubscriptions(connection: Connection, subscriptionIds: Sequence[int]) -> None:
+    """
+    Lock the rows of these subscriptions, in id order (as L{_appendEvents}
+    does, so that two transactions wait for each other rather than deadlock).
+    """
+    connection.execute(
+        "SELECT subscriptionId FROM subscriptions"
+        " WHERE subscriptionId = ANY(%s::BIGINT[]) ORDER BY subscriptionId"
+        " FOR UPDATE",
+        (sorted(subscriptionIds),),
+    ).fetchall()
+
+
 def _refreshHeads(
     connection: Connection,
     subscriptionIds: Sequence[int],
@@ -387,9 +400,17 @@ def _refreshHeads(
     """
     Set C{headNotBefore} of these subscriptions after their queue changed, and
     drop the claims of the store C{release} on them.
+
+    The rows are locked first, in a statement of their own: the head is then
+    read in the next statement, whose snapshot (read committed) has every
+    event that another transaction queued under the row's lock and committed
+    meanwhile.  Read in the C{UPDATE}'s own snapshot, an event appended by
+    another relay while this one waited for the lock would be missed, and the
+    head left empty with that event queued, never due.
     """
     if not subscriptionIds:
         return
+    _lockSubscriptions(connection, subscriptionIds)
     connection.execute(
         "UPDATE subscriptions SET headNotBefore = ("
         " SELECT notBefore FROM queue"
@@ -647,6 +668,7 @@ def _setCursor(connection: Connection, name: str, value: Optional[str]) -> None:
 def _acknowledge(
     connection: Connection, owner: str, subscriptionId: int, sequences: List[int]
 ) -> None:
+    _lockSubscriptions(connection, [subscriptionId])
     connection.execute(
         "DELETE FROM queue WHERE subscriptionId = %s AND sequence = ANY(%s::BIGINT[])",
         (subscriptionId, sequences),
@@ -662,6 +684,7 @@ def _reschedule(
     notBefore: float,
     error: str,
 ) -> None:
+    _lockSubscriptions(connection, [subscriptionId])
     connection.execute(
         "UPDATE queue SET attempts = attempts + 1, notBefore = %s, lastError = %s"
         " WHERE subscriptionId = %s AND sequence = ANY(%s::BIGINT[])",
@@ -678,6 +701,7 @@ def _deadLetter(
     error: str,
     now: float,
 ) -> None:
+    _lockSubscriptions(connection, [subscriptionId])
     _bury(
         connection,
         subscriptionId,
