@@ -143,6 +143,14 @@ class RelayService(MultiService):
     dispatcher, the upstream pollers and the HTTP endpoints start, in that order.
     C{stopService} stops taking work, waits until deliveries under way are
     recorded, and closes the store.
+
+    C{db} is a SQLite file or a C{postgresql://} URL (see L{openStore}).  With
+    PostgreSQL, several relays may share the database: the manager reads
+    subscriptions from the store for every event (no cache), the store's claims
+    last C{claimLease} seconds (more than C{requestTimeout}), and each upstream
+    is polled by one relay at a time (L{ExclusiveService
+    <ipp_ntfy.ownership.ExclusiveService>}, trying every C{ownershipInterval}
+    seconds).
     """
 
     log = Logger()

@@ -804,21 +804,29 @@ class _Operation:
     @ivar run: what to do with the connection.
     @ivar write: whether it changes anything.
     @ivar deferred: fires with its outcome.
+    @ivar locks: the subscriptions whose rows it changes.
     """
 
     run: Callable[[Connection], Any]
     write: bool
     deferred: Deferred[Any]
+    locks: Sequence[int] = ()
 
 
 def _runBatch(
     connection: Connection,
     operations: Sequence[Tuple[Callable[[Connection], Any], bool]],
+    locks: Sequence[int] = (),
 ) -> Tuple[bool, List[_Outcome]]:
     """
     Run operations in order, in one transaction, each in a savepoint, so that one
     that fails is rolled back alone.  A transaction aborted by a deadlock or a
     serialization failure is run again, whole, up to L{ATTEMPTS} times.
+
+    The rows of the subscriptions in C{locks} (those the operations change) are
+    locked first, in id order: two relays' batches then wait for each other
+    instead of deadlocking (which PostgreSQL finds only after its
+    C{deadlock_timeout}, a second by default).
 
     @return: whether anything was written, and the outcome of each.
     @raise Exception: if the transaction as a whole failed (it is rolled back).
@@ -826,7 +834,7 @@ def _runBatch(
     writes = any(write for _, write in operations)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return writes, _runOnce(connection, operations)
+            return writes, _runOnce(connection, operations, locks)
         except _TRANSIENT:
             if attempt == ATTEMPTS:
                 raise
@@ -836,9 +844,12 @@ def _runBatch(
 def _runOnce(
     connection: Connection,
     operations: Sequence[Tuple[Callable[[Connection], Any], bool]],
+    locks: Sequence[int] = (),
 ) -> List[_Outcome]:
     outcomes: List[_Outcome] = []
     with connection.transaction():
+        if locks:
+            _lockSubscriptions(connection, locks)
         for run, _ in operations:
             try:
                 with connection.transaction():
@@ -973,19 +984,25 @@ class PostgresStore:
 
     # Running operations.
 
-    def _enqueue(self, run: Callable[[Connection], _T], write: bool) -> Deferred[_T]:
+    def _enqueue(
+        self, run: Callable[[Connection], _T], write: bool, locks: Sequence[int] = ()
+    ) -> Deferred[_T]:
         """
         Queue an operation for the next batch.
+
+        @param locks: the subscriptions whose rows C{run} changes.
         """
         if self._state != _OPEN:
             return fail(StoreClosedError())
         deferred: Deferred[_T] = Deferred()
-        self._pending.append(_Operation(run, write, deferred))
+        self._pending.append(_Operation(run, write, deferred, locks))
         self._scheduleFlush()
         return deferred
 
-    def _write(self, run: Callable[[Connection], _T]) -> Deferred[_T]:
-        return self._enqueue(run, True)
+    def _write(
+        self, run: Callable[[Connection], _T], locks: Sequence[int] = ()
+    ) -> Deferred[_T]:
+        return self._enqueue(run, True, locks)
 
     def _read(self, run: Callable[[Connection], _T]) -> Deferred[_T]:
         return self._enqueue(run, False)
@@ -1005,7 +1022,8 @@ class PostgresStore:
         connection = self._connection
         assert connection is not None
         operations = [(operation.run, operation.write) for operation in batch]
-        running = self._worker.submit(lambda: _runBatch(connection, operations))
+        locks = sorted({i for operation in batch for i in operation.locks})
+        running = self._worker.submit(lambda: _runBatch(connection, operations, locks))
         running.addBoth(self._batchDone, batch)
 
     def _batchDone(
@@ -1126,7 +1144,9 @@ class PostgresStore:
             checked = _checkSubscription(subscription)
         except TypeError:
             return fail()
-        return self._write(lambda c: _updateSubscription(c, checked))
+        return self._write(
+            lambda c: _updateSubscription(c, checked), [checked.subscriptionId]
+        )
 
     def cancelSubscription(self, subscriptionId: int) -> Deferred[bool]:
         """
@@ -1136,7 +1156,9 @@ class PostgresStore:
             _checkInteger(subscriptionId, "subscriptionId")
         except TypeError:
             return fail()
-        return self._write(lambda c: _cancelSubscription(c, subscriptionId))
+        return self._write(
+            lambda c: _cancelSubscription(c, subscriptionId), [subscriptionId]
+        )
 
     def appendEvents(
         self, entries: Sequence[Tuple[int, bytes]], now: float
@@ -1152,7 +1174,10 @@ class PostgresStore:
         except (TypeError, ValueError):
             return fail()
         maxQueued = self.maxQueued
-        return self._write(lambda c: _appendEvents(c, checked, at, maxQueued))
+        return self._write(
+            lambda c: _appendEvents(c, checked, at, maxQueued),
+            [subscriptionId for subscriptionId, _ in checked],
+        )
 
     def eventsSince(
         self, subscriptionId: int, sequence: int, limit: int
@@ -1245,7 +1270,9 @@ class PostgresStore:
         except TypeError:
             return fail()
         name = self.name
-        return self._write(lambda c: _acknowledge(c, name, subscriptionId, checked))
+        return self._write(
+            lambda c: _acknowledge(c, name, subscriptionId, checked), [subscriptionId]
+        )
 
     def reschedule(
         self,
@@ -1268,7 +1295,8 @@ class PostgresStore:
             return fail()
         name = self.name
         return self._write(
-            lambda c: _reschedule(c, name, subscriptionId, checked, at, error)
+            lambda c: _reschedule(c, name, subscriptionId, checked, at, error),
+            [subscriptionId],
         )
 
     def deadLetter(
@@ -1287,7 +1315,8 @@ class PostgresStore:
             return fail()
         name = self.name
         return self._write(
-            lambda c: _deadLetter(c, name, subscriptionId, checked, error, at)
+            lambda c: _deadLetter(c, name, subscriptionId, checked, error, at),
+            [subscriptionId],
         )
 
     def deadLetters(
