@@ -200,8 +200,6 @@ class TwoRelaysTests(TestCase):
         deadline = time.monotonic() + seconds
         while not condition():
             if time.monotonic() > deadline:
-                with open("scaleout-failure.log", "w") as f:
-                    f.write(why())
                 self.fail(why())
             await deferLater(reactor, 0.05, lambda: None)
 
