@@ -230,13 +230,19 @@ def _addStoreCommands(commands: Any) -> None:
         "subscriptions",
         help="list the subscriptions of a relay store",
         description=(
-            "Show the subscriptions of a relay's SQLite store: id, printer, push "
+            "Show the subscriptions of a relay's store: id, printer, push "
             "recipient or pull method, events, lease expiry, last sequence number "
             "and how many events are queued for delivery.  The relay may be "
-            "running.  Exit status 1 if the file is missing or not a store."
+            "running.  Exit status 1 if the file or database is missing or not a "
+            "store, or the server cannot be reached."
         ),
     )
-    lister.add_argument("--db", metavar="FILE", required=True, help="the store file")
+    lister.add_argument(
+        "--db",
+        metavar="FILE|URL",
+        required=True,
+        help="the store: a SQLite file or a postgresql:// URL",
+    )
     lister.add_argument("--printer", metavar="URI", help="only this printer's")
     lister.add_argument(
         "--json", action="store_true", help="print one JSON object per subscription"
@@ -247,13 +253,18 @@ def _addStoreCommands(commands: Any) -> None:
         "dead-letters",
         help="list the events a relay store gave up delivering",
         description=(
-            "Show the dead letters of a relay's SQLite store: subscription, "
+            "Show the dead letters of a relay's store: subscription, "
             "sequence number, event, recipient, attempts, when it was queued and "
-            "given up on, and the last error.  Exit status 1 if the file is "
-            "missing or not a store, or the subscription is unknown."
+            "given up on, and the last error.  Exit status 1 if the file or "
+            "database is missing or not a store, or the subscription is unknown."
         ),
     )
-    dead.add_argument("--db", metavar="FILE", required=True, help="the store file")
+    dead.add_argument(
+        "--db",
+        metavar="FILE|URL",
+        required=True,
+        help="the store: a SQLite file or a postgresql:// URL",
+    )
     dead.add_argument(
         "--subscription", metavar="N", type=_positive, help="only this subscription's"
     )
@@ -266,7 +277,7 @@ def _addStoreCommands(commands: Any) -> None:
         "replay",
         help="queue events of a relay store for delivery again",
         description=(
-            "Queue events again, due now, in a relay's SQLite store: with "
+            "Queue events again, due now, in a relay's store: with "
             "--subscription N, the kept history of that push subscription from "
             "--from-sequence (default 1) on, except events still queued; with "
             "--dead-letters, the dead letters (of --subscription N, or of every "
@@ -275,7 +286,12 @@ def _addStoreCommands(commands: Any) -> None:
             "queued."
         ),
     )
-    replayer.add_argument("--db", metavar="FILE", required=True, help="the store file")
+    replayer.add_argument(
+        "--db",
+        metavar="FILE|URL",
+        required=True,
+        help="the store: a SQLite file or a postgresql:// URL",
+    )
     replayer.add_argument(
         "--subscription", metavar="N", type=_positive, help="the subscription"
     )

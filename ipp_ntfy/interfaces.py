@@ -269,3 +269,37 @@ class IRelayObserver(Interface):
         A request to the upstream C{upstreamUri} failed (unreachable, timed
         out, refused, or an answer that could not be used).
         """
+
+
+class IOwnership(Interface):
+    """
+    Which of the relays sharing one store does a job that must be done once, such
+    as polling an upstream printer: a named, exclusive ownership, given up when
+    its owner dies.  Each relay process has one; with a store only one process
+    uses (SQLite, memory) every ownership is granted at once.
+    """
+
+    def acquire(name: str) -> Deferred[bool]:
+        """
+        Try, without waiting, to become the owner of C{name}.
+
+        @return: a Deferred that fires with C{True} if this one owns C{name} now
+            (or already did), C{False} if another does.
+        """
+
+    def stillHeld(name: str) -> Deferred[bool]:
+        """
+        @return: a Deferred that fires with whether C{name}, once acquired, is
+            still owned (C{False} once the link that holds the ownerships is
+            lost: they are then all given up, and may be another's).
+        """
+
+    def release(name: str) -> Deferred[None]:
+        """
+        Give up C{name}, if owned.
+        """
+
+    def close() -> Deferred[None]:
+        """
+        Give up every ownership and release what holds them.
+        """

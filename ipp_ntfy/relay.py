@@ -25,13 +25,27 @@ from zope.interface import implementer
 
 from .delivery import HttpDeliveryMethod
 from .dispatcher import Dispatcher
-from .interfaces import INotificationSink, IRelayObserver, ISubscriptionStore
+from .interfaces import (
+    INotificationSink,
+    IOwnership,
+    IRelayObserver,
+    ISubscriptionStore,
+)
 from .listener import NotificationListener, NotificationSite
 from .manager import SubscriptionManager
 from .metrics import MetricsResource, RelayMetrics
 from .notification import Event, ReportStatus
 from .retry import RetryPolicy
 from .service import EndpointsService
+from .store.opening import (
+    DEFAULT_CLAIM_LEASE,
+    StoreLocationError,
+    describeError,
+    isDatabaseUrl,
+    openStore,
+    redacted,
+)
+from .store.sqlite import StoreFileError
 from .subscription import SubscriptionPolicy
 
 DEFAULT_PORT = 8631
@@ -145,6 +159,14 @@ class RelayService(MultiService):
     C{stopService} stops taking work, waits until deliveries under way are
     recorded, and closes the store.
 
+    C{db} is a SQLite file or a C{postgresql://} URL (see L{openStore}).  With
+    PostgreSQL, several relays may share the database: the manager reads
+    subscriptions from the store for every event (no cache), the store's claims
+    last C{claimLease} seconds (more than C{requestTimeout}), and each upstream
+    is polled by one relay at a time (L{ExclusiveService
+    <ipp_ntfy.ownership.ExclusiveService>}, trying every C{ownershipInterval}
+    seconds).
+
     @param metrics: whether to serve the metrics (L{ipp_ntfy.metrics}) at
         C{/metrics}.
     @param metricsListen: endpoint descriptions to serve C{/metrics} on instead
@@ -181,6 +203,8 @@ class RelayService(MultiService):
         storeOpener: Optional[Any] = None,
         metrics: bool = True,
         metricsListen: Sequence[str] = (),
+        claimLease: float = DEFAULT_CLAIM_LEASE,
+        ownershipInterval: float = 5.0,
     ) -> None:
         super().__init__()
         if metricsListen and not metrics:
@@ -207,6 +231,11 @@ class RelayService(MultiService):
         self.metrics = RelayMetrics() if metrics else None
         self.metricsListen = list(metricsListen)
         self.metricsPorts: List[Any] = []
+        self.claimLease = claimLease
+        self.ownershipInterval = ownershipInterval
+        #: Whether other relays may share the store (a PostgreSQL C{db}).
+        self.shared = isDatabaseUrl(db)
+        self.ownership: Optional[IOwnership] = None
         self.store: Optional[ISubscriptionStore] = None
         self.manager: Optional[SubscriptionManager] = None
         self.dispatcher: Optional[Dispatcher] = None
@@ -234,7 +263,15 @@ class RelayService(MultiService):
         d.addCallbacks(self.started.callback, self._failed)
 
     def _failed(self, failure: Any) -> None:
-        self.log.failure("the relay could not start", failure)
+        if failure.check(StoreLocationError, StoreFileError, OSError) or (
+            type(failure.value).__module__.startswith(("psycopg", "sqlite3"))
+        ):
+            self.log.error(
+                "the relay could not start: {error}",
+                error=describeError(self.db, failure.value),
+            )
+        else:
+            self.log.failure("the relay could not start", failure)
         self.started.errback(failure)
         stop = getattr(self.reactor, "stop", None)
         if stop is not None and getattr(self.reactor, "running", False):
@@ -243,18 +280,24 @@ class RelayService(MultiService):
     @inlineCallbacks
     def _start(self) -> Any:
         from .ippserver import IppServer
+        from .ownership import ExclusiveService, PostgresOwnership
         from .sources.ippget import UpstreamPoller
-        from .store import SQLiteStore
 
-        opener = self.storeOpener or (lambda: SQLiteStore.open(self.db, self.reactor))
+        opener = self.storeOpener or (
+            lambda: openStore(self.db, self.reactor, claimLease=self.claimLease)
+        )
         self.store = store = yield opener()
-        self.log.info("store {db} open", db=self.db)
+        self.log.info("store {db} open", db=redacted(self.db))
+        if self.shared and any(self._names.values()):
+            self.ownership = yield PostgresOwnership.open(self.db, self.reactor)
         self.manager = manager = SubscriptionManager(
             store,
             self.reactor,
             self.policy,
             historyLimit=self.historyLimit,
             eventLife=self.eventLife,
+            # Other relays create and cancel subscriptions in a shared store.
+            cacheSubscriptions=not self.shared,
         )
         manager.setServiceParent(self)
         self.delivery = delivery = HttpDeliveryMethod(
@@ -263,7 +306,14 @@ class RelayService(MultiService):
             requestTimeout=self.requestTimeout,
         )
         self.dispatcher = dispatcher = Dispatcher(
-            store, delivery, self.reactor, self.retryPolicy, observer=self.metrics
+            store,
+            delivery,
+            self.reactor,
+            self.retryPolicy,
+            # Other relays' transactions may hide due events from one look at
+            # the queue (rows they hold locked are skipped): look again soon.
+            pollInterval=1.0 if self.shared else 5.0,
+            observer=self.metrics,
         )
         manager.onQueued(dispatcher.wake)
         dispatcher.setServiceParent(self)
@@ -275,17 +325,30 @@ class RelayService(MultiService):
         for name, upstream in self._names.items():
             printers.append(name)
             if upstream:
-                poller = UpstreamPoller(
-                    upstream,
-                    self.printerUri(name),
-                    manager,
-                    store,
-                    self.reactor,
-                    tlsPolicy=self.upstreamTLSPolicy,
-                    pollInterval=self.pollInterval,
-                    observer=self.metrics,
-                )
-                poller.setServiceParent(self)
+
+                def poller(upstream: str = upstream, name: str = name) -> Any:
+                    return UpstreamPoller(
+                        upstream,
+                        self.printerUri(name),
+                        manager,
+                        store,
+                        self.reactor,
+                        tlsPolicy=self.upstreamTLSPolicy,
+                        pollInterval=self.pollInterval,
+                        observer=self.metrics,
+                    )
+
+                if self.ownership is None:
+                    poller().setServiceParent(self)
+                else:
+                    # One relay of those sharing the database polls it.
+                    ExclusiveService(
+                        self.ownership,
+                        f"ippget:{upstream}",
+                        poller,
+                        self.reactor,
+                        self.ownershipInterval,
+                    ).setServiceParent(self)
             else:
                 sink = PushedPrinterSink(
                     name, self.printerUri(name), manager, store, self.metrics
@@ -351,6 +414,9 @@ class RelayService(MultiService):
         yield super().stopService()
         if self.delivery is not None:
             yield self.delivery.pool.closeCachedConnections()
+        if self.ownership is not None:
+            yield self.ownership.close()
+            self.ownership = None
         if self.store is not None:
             yield self.store.close()
             self.store = None

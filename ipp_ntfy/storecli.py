@@ -1,9 +1,11 @@
 """
-Operator commands on a relay's SQLite store: C{ipp-ntfy subscriptions},
+Operator commands on a relay's store: C{ipp-ntfy subscriptions},
 C{ipp-ntfy dead-letters} and C{ipp-ntfy replay}.
 
-Each opens the store with L{SQLiteStore.open} on the global reactor, runs, closes
-it and stops the reactor; errors are one line on standard error and exit status 1.
+Each opens the store its C{--db} names (a SQLite file or a PostgreSQL URL, see
+L{openStore <ipp_ntfy.store.opening.openStore>}) on the global reactor, runs,
+closes it and stops the reactor; errors are one line on standard error
+(C{ipp-ntfy: error: ...}) and exit status 1.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import argparse
 import datetime
 import json
 import os
-import sqlite3
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, TextIO
 
@@ -20,7 +21,14 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from .interfaces import ISubscriptionStore
-from .store import DeadLetter, SQLiteStore, StoreFileError
+from .store import DeadLetter
+from .store.opening import (
+    StoreLocationError,
+    checkDatabaseUrl,
+    describeError,
+    isDatabaseUrl,
+    openStore,
+)
 from .subscription import Subscription
 
 #: Cells of the readable tables are cut to this many characters (JSON has all).
@@ -70,27 +78,35 @@ def formatTable(
     return "\n".join([line(headers)] + [line(row) for row in cells]) + "\n"
 
 
+def _fail(stderr: TextIO, message: str) -> int:
+    stderr.write(f"ipp-ntfy: error: {message}\n")
+    return 1
+
+
 def _run(
-    path: str,
+    db: str,
     work: Callable[[ISubscriptionStore], Awaitable[int]],
     stderr: TextIO,
 ) -> int:
     """
-    Open the store at C{path}, run C{work(store)} on the global reactor, close the
-    store and stop the reactor.
+    Open the store C{db} names (a SQLite file, or a PostgreSQL URL), run
+    C{work(store)} on the global reactor, close the store and stop the reactor.
+    Neither a missing file nor an empty database is made a store.
 
     @return: the exit status: what C{work} returned, or 1 after writing the error.
     """
-    if not os.path.exists(path):
-        stderr.write(f"error: {path}: no such database file\n")
-        return 1
-    if not os.path.isfile(path):
-        stderr.write(f"error: {path}: not a file\n")
-        return 1
-    if os.path.getsize(path) == 0:
+    if isDatabaseUrl(db):
+        try:
+            checkDatabaseUrl(db)
+        except StoreLocationError as e:
+            return _fail(stderr, str(e))
+    elif not os.path.exists(db):
+        return _fail(stderr, f"{db}: no such database file")
+    elif not os.path.isfile(db):
+        return _fail(stderr, f"{db}: not a file")
+    elif os.path.getsize(db) == 0:
         # SQLite would take an empty file as a new database and make it a store.
-        stderr.write(f"error: {path}: not an ipp_ntfy store (empty file)\n")
-        return 1
+        return _fail(stderr, f"{db}: not an ipp_ntfy store (empty file)")
 
     from twisted.internet import reactor as _reactor
 
@@ -98,7 +114,7 @@ def _run(
     outcome: List[object] = []
 
     async def session() -> int:
-        store = await SQLiteStore.open(path, reactor)
+        store = await openStore(db, reactor, create=False)
         try:
             return await work(store)
         finally:
@@ -117,15 +133,10 @@ def _run(
     if not isinstance(result, Failure):
         return int(result)  # type: ignore[call-overload]
     error = result.value
-    if isinstance(error, (CommandError, StoreFileError)):
-        stderr.write(f"error: {error}\n")
-    elif isinstance(error, sqlite3.DatabaseError):
-        stderr.write(f"error: {path}: not an ipp_ntfy store ({error})\n")
-    elif isinstance(error, (sqlite3.Error, OSError)):
-        stderr.write(f"error: {path}: {error}\n")
-    else:
-        stderr.write(f"error: {type(error).__name__}: {error}\n")
-    return 1
+    if isinstance(error, CommandError):
+        return _fail(stderr, str(error))
+    assert error is not None
+    return _fail(stderr, describeError(db, error))
 
 
 async def _subscription(store: ISubscriptionStore, subscriptionId: int) -> Subscription:

@@ -13,6 +13,7 @@ from twisted.application.service import IService, MultiService
 from twisted.python import usage
 
 from .service import ListenerService
+from .store.opening import DEFAULT_CLAIM_LEASE
 
 DEFAULT_LISTEN = "tcp:8632"
 
@@ -124,7 +125,12 @@ class RelayOptions(usage.Options):
         "application subscription; each --printer NAME takes the reports a printer "
         "pushes to http://HOST:PORT/notify/NAME.  Events are stored (SQLite, "
         "--db) before anything acknowledges them, and delivered with retries; "
-        "undeliverable ones end as dead letters, kept for replay."
+        "undeliverable ones end as dead letters, kept for replay.  Several relays "
+        "(behind one HTTP load balancer) can share one PostgreSQL database: give "
+        "each the same --db postgresql://USER@HOST/DATABASE; each event is then "
+        "delivered by one of them, an upstream is polled by one at a time, and "
+        "the events a relay that died had taken are delivered by another once "
+        "their --claim-lease runs out."
     )
 
     optParameters = [
@@ -132,8 +138,21 @@ class RelayOptions(usage.Options):
             "db",
             None,
             "ipp-ntfy.sqlite3",
-            "SQLite file for subscriptions, events and the delivery queue "
-            "(created if missing).",
+            "Where subscriptions, events and the delivery queue are kept: a SQLite "
+            "file (created if missing), or a PostgreSQL URL "
+            "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE, libpq's form; PG* "
+            "environment variables and ~/.pgpass fill in) that several relays "
+            "may share.",
+        ],
+        [
+            "claim-lease",
+            None,
+            None,
+            "PostgreSQL only: seconds the events a relay has taken for delivery "
+            "are its own; if it dies, another relay delivers them after this "
+            "long.  More than --request-timeout (default: "
+            f"{DEFAULT_CLAIM_LEASE:g}, or twice --request-timeout if that is more).",
+            float,
         ],
         [
             "base-uri",
@@ -290,6 +309,7 @@ class RelayOptions(usage.Options):
             raise usage.UsageError("--min-tls must be 1.2 or 1.3")
         if self["no-metrics"] and self["metrics-listen"]:
             raise usage.UsageError("--no-metrics and --metrics-listen: choose one")
+        self._checkDatabase()
         from .tls import TLSConfigError, policyFor
 
         try:
@@ -302,6 +322,44 @@ class RelayOptions(usage.Options):
             )
         except TLSConfigError as e:
             raise usage.UsageError(str(e)) from None
+
+    def _checkDatabase(self) -> None:
+        """
+        Check C{--claim-lease}, and that a PostgreSQL C{--db} is a valid URL of a
+        server that answers, so that a mistake there is a usage error.
+        """
+        from .store.opening import (
+            StoreLocationError,
+            checkDatabaseUrl,
+            describeError,
+            isDatabaseUrl,
+        )
+
+        timeout = self["request-timeout"]
+        lease = self["claim-lease"]
+        if lease is None:
+            lease = max(DEFAULT_CLAIM_LEASE, 2 * timeout)
+        elif lease <= timeout:
+            raise usage.UsageError(
+                f"--claim-lease ({lease:g} s) must be more than --request-timeout "
+                f"({timeout:g} s): a delivery still under way when its claim runs "
+                "out is made again by another relay"
+            )
+        self["claim-lease"] = float(lease)
+        db = self["db"]
+        if not isDatabaseUrl(db):
+            return
+        try:
+            parameters = checkDatabaseUrl(db)
+        except StoreLocationError as e:
+            raise usage.UsageError(f"--db: {e}") from None
+        import psycopg
+
+        try:
+            timeout = {} if "connect_timeout" in parameters else {"connect_timeout": 10}
+            psycopg.connect(db, **timeout).close()
+        except psycopg.Error as e:
+            raise usage.UsageError(f"--db: {describeError(db, e)}") from None
 
 
 class Options(usage.Options):
@@ -377,6 +435,7 @@ def makeService(options: Options, stdout: Optional[IO[str]] = None) -> IService:
             pollInterval=sub["poll-interval"],
             metrics=not sub["no-metrics"],
             metricsListen=sub["metrics-listen"],
+            claimLease=sub["claim-lease"],
         )
     raise usage.UsageError(f"unknown command {options.subCommand!r}")
 

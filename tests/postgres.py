@@ -35,7 +35,11 @@ class _Server:
     @ivar port: its TCP port on 127.0.0.1.
     """
 
-    def __init__(self, binDir: str) -> None:
+    def __init__(self, binDir: str, durable: bool = False) -> None:
+        """
+        @param durable: whether commits wait for the disk as they would in
+            production (for benchmarks); by default they do not.
+        """
         self.binDir = binDir
         self.directory = tempfile.mkdtemp(prefix="ipp_ntfy-postgres-")
         self.data = os.path.join(self.directory, "data")
@@ -59,12 +63,13 @@ class _Server:
             "--no-locale",
             "--no-sync",
         )
-        # Durability does not matter here; speed does.
+        # Durability does not matter to the tests; speed does.
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port}"
-            f" -k {self.directory} -c fsync=off -c synchronous_commit=off"
-            " -c full_page_writes=off -c max_connections=50"
+            f" -k {self.directory} -c max_connections=50"
         )
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             "pg_ctl",
             "-D",
@@ -173,3 +178,16 @@ def freshDatabase(testCase: TestCase) -> str:
     running.admin(f"CREATE DATABASE {name} TEMPLATE template0")
     testCase.addCleanup(running.admin, f"DROP DATABASE {name} WITH (FORCE)")
     return running.dsn(name)
+
+
+def postgresUrl(dsn: str) -> str:
+    """
+    @return: the C{postgresql://} URL of a connection string of L{freshDatabase}.
+    """
+    from psycopg.conninfo import conninfo_to_dict
+
+    parameters = conninfo_to_dict(dsn)
+    return (
+        f"postgresql://{parameters['user']}@{parameters['host']}:"
+        f"{parameters['port']}/{parameters['dbname']}"
+    )

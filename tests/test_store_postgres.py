@@ -6,11 +6,13 @@ database.
 
 from __future__ import annotations
 
+import time
 from typing import Any, List, Tuple
 
 import psycopg
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from ipp_ntfy.interfaces import ISubscriptionStore
@@ -299,3 +301,53 @@ class PostgresStoreTests(StoreTestsMixin, TestCase):
         commits = store.commits
         await store.setCursor("c", "v")
         self.assertEqual(store.commits, commits + 1)
+
+    async def test_headAfterConcurrentAppend(self) -> None:
+        """
+        An event that another relay queues while this one acknowledges the
+        previous one (the other holds the subscription's row lock; this one
+        waits for it) is the subscription's head afterwards, and due: not left
+        queued and never due.
+        """
+        dsn = freshDatabase(self)
+        store = await self.openStore(dsn)
+        sid = (await store.createSubscription(push())).subscriptionId
+        await store.appendEvents([(sid, b"one")], 5)
+        self.assertEqual(pairs(await store.dueEvents(5, 10, 10)), [(sid, 1)])
+        # The other relay's appendEvents, in steps, as _appendEvents does them.
+        other = psycopg.connect(dsn)
+        self.addCleanup(other.close)
+        other.execute(
+            "SELECT lastSequence FROM subscriptions WHERE subscriptionId = %s"
+            " FOR UPDATE",
+            (sid,),
+        )
+        other.execute(
+            "INSERT INTO queue (subscriptionId, sequence, payload, attempts,"
+            " queuedAt, notBefore) VALUES (%s, 2, 'two', 0, 6, 6)",
+            (sid,),
+        )
+        other.execute(
+            "UPDATE subscriptions SET lastSequence = 2 WHERE subscriptionId = %s",
+            (sid,),
+        )
+        acknowledged = store.acknowledge(sid, [1])
+        # Until the acknowledgement waits for the row lock.
+        deadline = time.monotonic() + 20
+        while not self.query(
+            dsn,
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database()",
+        ):
+            self.assertLess(time.monotonic(), deadline)
+            await deferLater(reactor, 0.01, lambda: None)
+        other.commit()
+        await acknowledged
+        self.assertEqual(
+            self.query(
+                dsn,
+                f"SELECT headNotBefore FROM subscriptions WHERE subscriptionId = {sid}",
+            ),
+            [(6.0,)],
+        )
+        self.assertEqual(pairs(await store.dueEvents(7, 10, 10)), [(sid, 2)])

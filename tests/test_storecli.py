@@ -8,20 +8,29 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
-from typing import Any, List, Tuple
+from typing import TYPE_CHECKING, Any, List, Tuple
 
+import psycopg
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ipp_ntfy.manager import eventToPayload
 from ipp_ntfy.notification import Event
-from ipp_ntfy.store import SQLiteStore
+from ipp_ntfy.store.opening import openStore
 from ipp_ntfy.storecli import formatTable
 from ipp_ntfy.subscription import Subscription
+
+from .postgres import freshDatabase, postgresUrl, server
+
+if TYPE_CHECKING:
+    _Base = TestCase
+else:
+    _Base = object
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRINTER_A = "ipp://relay/ipp/print/a"
@@ -67,7 +76,7 @@ def payload(event: str, printerUri: str = PRINTER_A) -> bytes:
     )
 
 
-class StoreCommandTests(TestCase):
+class StoreCommandTestsMixin(_Base):
     """
     The commands on a store with:
 
@@ -77,14 +86,18 @@ class StoreCommandTests(TestCase):
       4. a cancelled push subscription whose dead letter is left.
     """
 
+    def makeDatabase(self) -> str:
+        """
+        @return: the C{--db} value of a new, empty store.
+        """
+        raise NotImplementedError()
+
     def setUp(self) -> Any:
         return Deferred.fromCoroutine(self.build())
 
     async def build(self) -> None:
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        self.path = os.path.join(directory, "relay.sqlite")
-        store = await SQLiteStore.open(self.path, reactor)
+        self.db = self.makeDatabase()
+        store = await openStore(self.db, reactor)
         try:
             for subscription in [
                 Subscription(
@@ -121,7 +134,7 @@ class StoreCommandTests(TestCase):
         @return: the queue depth of subscriptions 1 to 3, and the
             C{(subscriptionId, sequence)} of each dead letter.
         """
-        store = await SQLiteStore.open(self.path, reactor)
+        store = await openStore(self.db, reactor)
         try:
             depths = [await store.queueDepth(sid) for sid in (1, 2, 3)]
             letters = [
@@ -148,7 +161,7 @@ class StoreCommandTests(TestCase):
         One row per subscription, with the recipient or pull method, the lease
         expiry (or "never"), the last sequence number and the queue depth.
         """
-        status, out, err = cli("subscriptions", "--db", self.path)
+        status, out, err = cli("subscriptions", "--db", self.db)
         self.assertEqual((status, err), (0, ""))
         lines = out.splitlines()
         self.assertEqual(
@@ -181,7 +194,7 @@ class StoreCommandTests(TestCase):
         C{--json} prints one object per subscription; C{--printer} filters.
         """
         status, out, err = cli(
-            "subscriptions", "--db", self.path, "--json", "--printer", PRINTER_A
+            "subscriptions", "--db", self.db, "--json", "--printer", PRINTER_A
         )
         self.assertEqual((status, err), (0, ""))
         records = [json.loads(line) for line in out.splitlines()]
@@ -209,7 +222,7 @@ class StoreCommandTests(TestCase):
         A printer with no subscriptions: says so.
         """
         status, out, err = cli(
-            "subscriptions", "--db", self.path, "--printer", "ipp://nowhere/"
+            "subscriptions", "--db", self.db, "--printer", "ipp://nowhere/"
         )
         self.assertEqual((status, out, err), (0, "no subscriptions\n", ""))
 
@@ -218,7 +231,7 @@ class StoreCommandTests(TestCase):
         One row per dead letter, by subscription and sequence, with the event
         keyword read from the payload; those of a cancelled subscription too.
         """
-        status, out, err = cli("dead-letters", "--db", self.path)
+        status, out, err = cli("dead-letters", "--db", self.db)
         self.assertEqual((status, err), (0, ""))
         lines = out.splitlines()
         self.assertEqual(
@@ -250,7 +263,7 @@ class StoreCommandTests(TestCase):
         C{--json} prints one object per dead letter; C{--subscription} filters.
         """
         status, out, err = cli(
-            "dead-letters", "--db", self.path, "--subscription", "3", "--json"
+            "dead-letters", "--db", self.db, "--subscription", "3", "--json"
         )
         self.assertEqual((status, err), (0, ""))
         records = [json.loads(line) for line in out.splitlines()]
@@ -273,7 +286,7 @@ class StoreCommandTests(TestCase):
         """
         A subscription without dead letters: says so.
         """
-        status, out, err = cli("dead-letters", "--db", self.path, "--subscription", "2")
+        status, out, err = cli("dead-letters", "--db", self.db, "--subscription", "2")
         self.assertEqual((status, out, err), (0, "no dead letters\n", ""))
 
     def test_deadLettersUnknownSubscription(self) -> None:
@@ -281,9 +294,9 @@ class StoreCommandTests(TestCase):
         An id that is no subscription and has no dead letters is an error.
         """
         self.assertError(
-            cli("dead-letters", "--db", self.path, "--subscription", "99"),
+            cli("dead-letters", "--db", self.db, "--subscription", "99"),
             1,
-            "error: no subscription 99",
+            "ipp-ntfy: error: no subscription 99",
         )
 
     async def test_replayHistory(self) -> None:
@@ -291,13 +304,13 @@ class StoreCommandTests(TestCase):
         C{replay --subscription N} queues the history from C{--from-sequence}
         (default 1) again, except the events still queued.
         """
-        status, out, err = cli("replay", "--db", self.path, "--subscription", "1")
+        status, out, err = cli("replay", "--db", self.db, "--subscription", "1")
         self.assertEqual(
             (status, out, err),
             (0, "queued 1 event of subscription 1 (history from sequence 1)\n", ""),
         )
         status, out, err = cli(
-            "replay", "--db", self.path, "--subscription", "1", "--from-sequence", "2"
+            "replay", "--db", self.db, "--subscription", "1", "--from-sequence", "2"
         )
         self.assertEqual(
             (status, out, err),
@@ -313,7 +326,7 @@ class StoreCommandTests(TestCase):
         subscription that exists, one subscription at a time with progress on
         standard error, and says how many are left.
         """
-        status, out, err = cli("replay", "--db", self.path, "--dead-letters")
+        status, out, err = cli("replay", "--db", self.db, "--dead-letters")
         self.assertEqual(status, 0, err)
         self.assertEqual(
             out,
@@ -338,7 +351,7 @@ class StoreCommandTests(TestCase):
         with no progress lines.
         """
         status, out, err = cli(
-            "replay", "--db", self.path, "--dead-letters", "--subscription", "3"
+            "replay", "--db", self.db, "--dead-letters", "--subscription", "3"
         )
         self.assertEqual((status, out, err), (0, "queued 2 dead letters\n", ""))
         depths, letters = await self.reopen()
@@ -349,14 +362,14 @@ class StoreCommandTests(TestCase):
         Replaying an unknown subscription is an error.
         """
         self.assertError(
-            cli("replay", "--db", self.path, "--subscription", "99"),
+            cli("replay", "--db", self.db, "--subscription", "99"),
             1,
-            "error: no subscription 99",
+            "ipp-ntfy: error: no subscription 99",
         )
         self.assertError(
-            cli("replay", "--db", self.path, "--dead-letters", "--subscription", "4"),
+            cli("replay", "--db", self.db, "--dead-letters", "--subscription", "4"),
             1,
-            "error: no subscription 4",
+            "ipp-ntfy: error: no subscription 4",
         )
 
     def test_replayPull(self) -> None:
@@ -364,9 +377,9 @@ class StoreCommandTests(TestCase):
         A pull subscription has nothing to replay.
         """
         self.assertError(
-            cli("replay", "--db", self.path, "--subscription", "2"),
+            cli("replay", "--db", self.db, "--subscription", "2"),
             1,
-            "error: subscription 2 is not a push subscription",
+            "ipp-ntfy: error: subscription 2 is not a push subscription",
         )
 
     def test_badArguments(self) -> None:
@@ -374,16 +387,36 @@ class StoreCommandTests(TestCase):
         Bad or missing arguments: exit status 2.
         """
         for argv in [
-            ("replay", "--db", self.path),
-            ("replay", "--db", self.path, "--dead-letters", "--from-sequence", "2"),
-            ("replay", "--db", self.path, "--subscription", "one"),
-            ("replay", "--db", self.path, "--subscription", "0"),
+            ("replay", "--db", self.db),
+            ("replay", "--db", self.db, "--dead-letters", "--from-sequence", "2"),
+            ("replay", "--db", self.db, "--subscription", "one"),
+            ("replay", "--db", self.db, "--subscription", "0"),
             ("subscriptions",),
         ]:
             status, out, err = cli(*argv)
             self.assertEqual((status, out), (2, ""), argv)
             self.assertIn("error:", err)
             self.assertNotIn("Traceback", err)
+
+
+class SQLiteStoreCommandTests(StoreCommandTestsMixin, TestCase):
+    """
+    The commands on a SQLite store.
+    """
+
+    def makeDatabase(self) -> str:
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        return os.path.join(directory, "relay.sqlite")
+
+
+class PostgresStoreCommandTests(StoreCommandTestsMixin, TestCase):
+    """
+    The commands on a PostgreSQL store, named by URL.
+    """
+
+    def makeDatabase(self) -> str:
+        return postgresUrl(freshDatabase(self))
 
 
 class StoreFileErrorTests(SynchronousTestCase):
@@ -403,7 +436,7 @@ class StoreFileErrorTests(SynchronousTestCase):
         ]:
             status, out, err = cli(*argv)
             self.assertEqual((status, out), (1, ""), err)
-            self.assertEqual(err.splitlines(), [f"error: {path}: {text}"])
+            self.assertEqual(err.splitlines(), [f"ipp-ntfy: error: {path}: {text}"])
 
     def test_missing(self) -> None:
         """
@@ -457,3 +490,72 @@ class FormatTableTests(SynchronousTestCase):
             formatTable(("ID", "NAME"), [(1, "a\nb"), (100, "x" * 70)], numeric=(0,)),
             f" ID  NAME\n  1  a b\n100  {'x' * 57}...\n",
         )
+
+
+class PostgresErrorTests(TestCase):
+    """
+    PostgreSQL URLs that name no usable store: exit status 1, one line, nothing
+    created, no password shown.
+    """
+
+    def assertRefused(self, db: str, text: str) -> None:
+        for argv in [
+            ("subscriptions", "--db", db),
+            ("dead-letters", "--db", db),
+            ("replay", "--db", db, "--dead-letters"),
+        ]:
+            status, out, err = cli(*argv)
+            self.assertEqual((status, out), (1, ""), err)
+            [line] = err.splitlines()
+            self.assertTrue(line.startswith("ipp-ntfy: error: "), line)
+            self.assertIn(text, line)
+            self.assertNotIn("secret", line)
+
+    def test_badUrl(self) -> None:
+        self.assertRefused(
+            "postgresql://app:secret@db.example:port/ipp",
+            "bad database URL postgresql://app:***@db.example:port/ipp: port",
+        )
+        self.assertRefused(
+            "postgresql://app:secret@db.example/ipp?frobnicate=1",
+            'invalid URI query parameter: "frobnicate"',
+        )
+        self.assertRefused("postgres://db.example", "no database name")
+
+    def test_unreachable(self) -> None:
+        """
+        A server that refuses the connection.
+        """
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.assertRefused(
+            f"postgresql://app:secret@127.0.0.1:{port}/ipp",
+            f"cannot use database postgresql://app:***@127.0.0.1:{port}/ipp: "
+            "connection failed",
+        )
+
+    def test_missingDatabase(self) -> None:
+        running = server()
+        self.assertRefused(
+            f"postgresql://postgres@127.0.0.1:{running.port}/nosuchdatabase",
+            'database "nosuchdatabase" does not exist',
+        )
+
+    def test_emptyDatabase(self) -> None:
+        """
+        A database without tables is not made a store.
+        """
+        url = postgresUrl(freshDatabase(self))
+        self.assertRefused(url, "not an ipp_ntfy store (no tables)")
+        with psycopg.connect(url) as connection:
+            [(tables,)] = connection.execute(
+                "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()"
+            ).fetchall()
+        self.assertEqual(tables, 0)
+
+    def test_otherDatabase(self) -> None:
+        url = postgresUrl(freshDatabase(self))
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("CREATE TABLE things (name TEXT)")
+        self.assertRefused(url, "not an ipp_ntfy store (it has tables)")

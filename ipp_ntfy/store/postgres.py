@@ -214,24 +214,26 @@ MIGRATIONS: List[Callable[[Connection], None]] = [
 ]
 
 
-def _openDatabase(dsn: str) -> Connection:
+def _openDatabase(dsn: str, create: bool = True) -> Connection:
     """
     Connect (in the calling thread, which is the only one that may use the
     connection) and migrate the database.
 
-    @raise StoreFileError: if the database is not a store of ours.
+    @param create: whether a database without tables is made a store.
+    @raise StoreFileError: if the database is not a store of ours (or is empty,
+        unless C{create}).
     @raise SchemaVersionError: if its schema is newer than L{MIGRATIONS}.
     """
     connection: Connection = psycopg.connect(dsn, autocommit=True)
     try:
-        _migrate(connection, f"PostgreSQL database {connection.info.dbname!r}")
+        _migrate(connection, f"PostgreSQL database {connection.info.dbname!r}", create)
     except BaseException:
         connection.close()
         raise
     return connection
 
 
-def _migrate(connection: Connection, where: str) -> None:
+def _migrate(connection: Connection, where: str, create: bool = True) -> None:
     """
     Bring the schema to the current version, in one transaction.
     """
@@ -246,6 +248,8 @@ def _migrate(connection: Connection, where: str) -> None:
             ).fetchall()
             if tables:
                 raise StoreFileError(where, "not an ipp_ntfy store (it has tables)")
+            if not create:
+                raise StoreFileError(where, "not an ipp_ntfy store (no tables)")
             connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
             connection.execute("INSERT INTO schema_version (version) VALUES (0)")
             version = 0
@@ -377,6 +381,19 @@ def _cancelSubscription(connection: Connection, subscriptionId: int) -> bool:
     return cursor.rowcount > 0
 
 
+def _lockSubscriptions(connection: Connection, subscriptionIds: Sequence[int]) -> None:
+    """
+    Lock the rows of these subscriptions, in id order (as L{_appendEvents}
+    does, so that two transactions wait for each other rather than deadlock).
+    """
+    connection.execute(
+        "SELECT subscriptionId FROM subscriptions"
+        " WHERE subscriptionId = ANY(%s::BIGINT[]) ORDER BY subscriptionId"
+        " FOR UPDATE",
+        (sorted(subscriptionIds),),
+    ).fetchall()
+
+
 def _refreshHeads(
     connection: Connection,
     subscriptionIds: Sequence[int],
@@ -385,9 +402,17 @@ def _refreshHeads(
     """
     Set C{headNotBefore} of these subscriptions after their queue changed, and
     drop the claims of the store C{release} on them.
+
+    The rows are locked first, in a statement of their own: the head is then
+    read in the next statement, whose snapshot (read committed) has every
+    event that another transaction queued under the row's lock and committed
+    meanwhile.  Read in the C{UPDATE}'s own snapshot, an event appended by
+    another relay while this one waited for the lock would be missed, and the
+    head left empty with that event queued, never due.
     """
     if not subscriptionIds:
         return
+    _lockSubscriptions(connection, subscriptionIds)
     connection.execute(
         "UPDATE subscriptions SET headNotBefore = ("
         " SELECT notBefore FROM queue"
@@ -645,6 +670,7 @@ def _setCursor(connection: Connection, name: str, value: Optional[str]) -> None:
 def _acknowledge(
     connection: Connection, owner: str, subscriptionId: int, sequences: List[int]
 ) -> None:
+    _lockSubscriptions(connection, [subscriptionId])
     connection.execute(
         "DELETE FROM queue WHERE subscriptionId = %s AND sequence = ANY(%s::BIGINT[])",
         (subscriptionId, sequences),
@@ -660,6 +686,7 @@ def _reschedule(
     notBefore: float,
     error: str,
 ) -> None:
+    _lockSubscriptions(connection, [subscriptionId])
     connection.execute(
         "UPDATE queue SET attempts = attempts + 1, notBefore = %s, lastError = %s"
         " WHERE subscriptionId = %s AND sequence = ANY(%s::BIGINT[])",
@@ -676,6 +703,7 @@ def _deadLetter(
     error: str,
     now: float,
 ) -> None:
+    _lockSubscriptions(connection, [subscriptionId])
     _bury(
         connection,
         subscriptionId,
@@ -799,21 +827,29 @@ class _Operation:
     @ivar run: what to do with the connection.
     @ivar write: whether it changes anything.
     @ivar deferred: fires with its outcome.
+    @ivar locks: the subscriptions whose rows it changes.
     """
 
     run: Callable[[Connection], Any]
     write: bool
     deferred: Deferred[Any]
+    locks: Sequence[int] = ()
 
 
 def _runBatch(
     connection: Connection,
     operations: Sequence[Tuple[Callable[[Connection], Any], bool]],
+    locks: Sequence[int] = (),
 ) -> Tuple[bool, List[_Outcome]]:
     """
     Run operations in order, in one transaction, each in a savepoint, so that one
     that fails is rolled back alone.  A transaction aborted by a deadlock or a
     serialization failure is run again, whole, up to L{ATTEMPTS} times.
+
+    The rows of the subscriptions in C{locks} (those the operations change) are
+    locked first, in id order: two relays' batches then wait for each other
+    instead of deadlocking (which PostgreSQL finds only after its
+    C{deadlock_timeout}, a second by default).
 
     @return: whether anything was written, and the outcome of each.
     @raise Exception: if the transaction as a whole failed (it is rolled back).
@@ -821,7 +857,7 @@ def _runBatch(
     writes = any(write for _, write in operations)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return writes, _runOnce(connection, operations)
+            return writes, _runOnce(connection, operations, locks)
         except _TRANSIENT:
             if attempt == ATTEMPTS:
                 raise
@@ -831,9 +867,12 @@ def _runBatch(
 def _runOnce(
     connection: Connection,
     operations: Sequence[Tuple[Callable[[Connection], Any], bool]],
+    locks: Sequence[int] = (),
 ) -> List[_Outcome]:
     outcomes: List[_Outcome] = []
     with connection.transaction():
+        if locks:
+            _lockSubscriptions(connection, locks)
         for run, _ in operations:
             try:
                 with connection.transaction():
@@ -922,6 +961,7 @@ class PostgresStore:
         maxQueued: int = 10000,
         claimLease: float = 60.0,
         worker: Optional[SQLiteWorker] = None,
+        create: bool = True,
     ) -> Deferred[PostgresStore]:
         """
         Connect to a database, creating or migrating the schema if needed.  If the
@@ -936,6 +976,8 @@ class PostgresStore:
             the database if this one neither acknowledges, reschedules nor
             dead-letters them: longer than a delivery takes.
         @param worker: runs the database calls; by default a new L{ThreadWorker}.
+        @param create: whether a database without tables is made a store (if
+            not, it is refused with L{StoreFileError}).
         @return: a L{Deferred} that fires with the open store, or fails with
             L{StoreFileError} or L{SchemaVersionError} if the database is not
             usable, or with the error of psycopg.
@@ -960,24 +1002,30 @@ class PostgresStore:
             worker.stop()
             return reason
 
-        opening = worker.submit(lambda: _openDatabase(dsn))
+        opening = worker.submit(lambda: _openDatabase(dsn, create))
         return opening.addCallbacks(opened, failed)
 
     # Running operations.
 
-    def _enqueue(self, run: Callable[[Connection], _T], write: bool) -> Deferred[_T]:
+    def _enqueue(
+        self, run: Callable[[Connection], _T], write: bool, locks: Sequence[int] = ()
+    ) -> Deferred[_T]:
         """
         Queue an operation for the next batch.
+
+        @param locks: the subscriptions whose rows C{run} changes.
         """
         if self._state != _OPEN:
             return fail(StoreClosedError())
         deferred: Deferred[_T] = Deferred()
-        self._pending.append(_Operation(run, write, deferred))
+        self._pending.append(_Operation(run, write, deferred, locks))
         self._scheduleFlush()
         return deferred
 
-    def _write(self, run: Callable[[Connection], _T]) -> Deferred[_T]:
-        return self._enqueue(run, True)
+    def _write(
+        self, run: Callable[[Connection], _T], locks: Sequence[int] = ()
+    ) -> Deferred[_T]:
+        return self._enqueue(run, True, locks)
 
     def _read(self, run: Callable[[Connection], _T]) -> Deferred[_T]:
         return self._enqueue(run, False)
@@ -997,7 +1045,8 @@ class PostgresStore:
         connection = self._connection
         assert connection is not None
         operations = [(operation.run, operation.write) for operation in batch]
-        running = self._worker.submit(lambda: _runBatch(connection, operations))
+        locks = sorted({i for operation in batch for i in operation.locks})
+        running = self._worker.submit(lambda: _runBatch(connection, operations, locks))
         running.addBoth(self._batchDone, batch)
 
     def _batchDone(
@@ -1118,7 +1167,9 @@ class PostgresStore:
             checked = _checkSubscription(subscription)
         except TypeError:
             return fail()
-        return self._write(lambda c: _updateSubscription(c, checked))
+        return self._write(
+            lambda c: _updateSubscription(c, checked), [checked.subscriptionId]
+        )
 
     def cancelSubscription(self, subscriptionId: int) -> Deferred[bool]:
         """
@@ -1128,7 +1179,9 @@ class PostgresStore:
             _checkInteger(subscriptionId, "subscriptionId")
         except TypeError:
             return fail()
-        return self._write(lambda c: _cancelSubscription(c, subscriptionId))
+        return self._write(
+            lambda c: _cancelSubscription(c, subscriptionId), [subscriptionId]
+        )
 
     def appendEvents(
         self, entries: Sequence[Tuple[int, bytes]], now: float
@@ -1144,7 +1197,10 @@ class PostgresStore:
         except (TypeError, ValueError):
             return fail()
         maxQueued = self.maxQueued
-        return self._write(lambda c: _appendEvents(c, checked, at, maxQueued))
+        return self._write(
+            lambda c: _appendEvents(c, checked, at, maxQueued),
+            [subscriptionId for subscriptionId, _ in checked],
+        )
 
     def eventsSince(
         self, subscriptionId: int, sequence: int, limit: int
@@ -1237,7 +1293,9 @@ class PostgresStore:
         except TypeError:
             return fail()
         name = self.name
-        return self._write(lambda c: _acknowledge(c, name, subscriptionId, checked))
+        return self._write(
+            lambda c: _acknowledge(c, name, subscriptionId, checked), [subscriptionId]
+        )
 
     def reschedule(
         self,
@@ -1260,7 +1318,8 @@ class PostgresStore:
             return fail()
         name = self.name
         return self._write(
-            lambda c: _reschedule(c, name, subscriptionId, checked, at, error)
+            lambda c: _reschedule(c, name, subscriptionId, checked, at, error),
+            [subscriptionId],
         )
 
     def deadLetter(
@@ -1279,7 +1338,8 @@ class PostgresStore:
             return fail()
         name = self.name
         return self._write(
-            lambda c: _deadLetter(c, name, subscriptionId, checked, error, at)
+            lambda c: _deadLetter(c, name, subscriptionId, checked, error, at),
+            [subscriptionId],
         )
 
     def deadLetters(
