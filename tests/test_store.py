@@ -245,7 +245,9 @@ class SQLiteStoreTests(StoreTestsMixin, TestCase):
         self.assertEqual(await last, [2])
         self.assertEqual(await store.queueDepth(a), 2)
         self.assertEqual(await store.queueDepth(b), 0)
-        self.assertEqual((await store.getSubscription(b)).lastSequence, 0)
+        subscription = await store.getSubscription(b)
+        assert subscription is not None
+        self.assertEqual(subscription.lastSequence, 0)
 
     async def test_mergedAppendsKeepQueueLimit(self) -> None:
         """
