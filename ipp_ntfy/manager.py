@@ -18,6 +18,7 @@ import json
 import re
 import struct
 from json.encoder import encode_basestring_ascii
+from operator import itemgetter
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from twisted.application.service import Service
@@ -74,10 +75,8 @@ def eventToPayload(event: Event) -> bytes:
     )
     layout = _spliceLayout(group.attributes)
     if layout is not None and _KEYWORD.fullmatch(event.event):
-        personal, before, printerUri, others = layout
-        start = _skipAttributes(body, 9, personal)
-        middle = _skipAttributes(body, start, before)
-        end = _skipAttributes(body, middle, printerUri)
+        start, middle, end = _offsets(body, layout)
+        others = layout[3]
         jobId = "null" if event.jobId is None else event.jobId
         # Last, in a form personalizedOctets reads without a JSON parser.
         header += (
@@ -320,19 +319,28 @@ def _personalOctets(
     return result
 
 
-def _skipAttributes(body: bytes, offset: int, count: int) -> int:
+def _offsets(body: bytes, layout: Tuple[int, ...]) -> List[int]:
     """
-    @return: the offset after the C{count} attributes from C{offset} on, in
-        encoded IPP without collections.
+    @param body: an encoded message of one group, without collections.
+    @param layout: what L{_spliceLayout} says of its group.
+    @return: the offsets after the subscription's attributes that come first,
+        after the attributes before C{notify-printer-uri}'s place, and after
+        C{notify-printer-uri} if it is there.
     """
-    for _ in range(count):
-        # The first value, with the name; then the additional values (a value
-        # tag, no name).
-        offset += 3 + (body[offset + 1] << 8 | body[offset + 2])
-        offset += 2 + (body[offset] << 8 | body[offset + 1])
-        while body[offset] >= 0x10 and not body[offset + 1] and not body[offset + 2]:
-            offset += 5 + (body[offset + 3] << 8 | body[offset + 4])
-    return offset
+    offsets = []
+    offset = 9  # the header and the group tag
+    for count in layout[:3]:
+        for _ in range(count):
+            # The first value, with the name; then the additional values (a
+            # value tag, no name).
+            offset += 3 + (body[offset + 1] << 8 | body[offset + 2])
+            offset += 2 + (body[offset] << 8 | body[offset + 1])
+            while (
+                body[offset] >= 0x10 and not body[offset + 1] and not body[offset + 2]
+            ):
+                offset += 5 + (body[offset + 3] << 8 | body[offset + 4])
+        offsets.append(offset)
+    return offsets
 
 
 # Value tags whose values decode to what was encoded, octet for octet, and whose
@@ -362,6 +370,7 @@ _PERSONAL_FIRST = frozenset(
         _USER_DATA,
     )
 )
+_nameAndTags = itemgetter(0, 2)
 # Layouts by the names and tags of a group's attributes.
 _LAYOUTS: Dict[Tuple[Tuple[str, Tuple[int, ...]], ...], Optional[Tuple[int, ...]]] = {}
 
@@ -386,7 +395,7 @@ def _spliceLayout(
         is there (1 or 0), and the number of attributes not the subscription's;
         or C{None}.
     """
-    signature = tuple([(attribute[0], attribute[2]) for attribute in attributes])
+    signature = tuple(map(_nameAndTags, attributes))
     try:
         return _LAYOUTS[signature]
     except KeyError:
