@@ -73,13 +73,6 @@ class Dispatcher(Service):
         self.store = store
         self.prepare = prepare
         self.delivery = delivery
-        # Where the notifications are made from the stored octets, not decoded
-        # and encoded again: the default prepare, and a method that takes them.
-        self._encoded: Optional[IEncodedDeliveryMethod] = (
-            delivery
-            if prepare is personalize and IEncodedDeliveryMethod.providedBy(delivery)
-            else None
-        )
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self.batchSize = batchSize
@@ -259,6 +252,14 @@ class Dispatcher(Service):
             consumeErrors=True,
         ).addErrback(_firstError)
         subscriptions = dict(zip(ids, found))
+        # The notifications are made from the stored octets, not decoded and
+        # encoded again, with the default prepare and a method that takes them.
+        encoded: Optional[IEncodedDeliveryMethod] = (
+            self.delivery
+            if self.prepare is personalize
+            and IEncodedDeliveryMethod.providedBy(self.delivery)
+            else None
+        )
         items: List[QueuedEvent] = []
         events: List[Event | EncodedEvent] = []
         for item in batch:
@@ -267,8 +268,7 @@ class Dispatcher(Service):
                 continue  # cancelled meanwhile: its queue went with it
             try:
                 event: Optional[Event | EncodedEvent] = None
-                if self._encoded is not None:
-                    # The notification's octets made from the stored ones.
+                if encoded is not None:
                     event = personalizedOctets(
                         item.payload, subscription, item.sequenceNumber
                     )
@@ -296,8 +296,8 @@ class Dispatcher(Service):
         if not items:
             return
         outcomes: List[DeliveryOutcome]
-        if self._encoded is not None:
-            outcomes = yield self._encoded.deliverEncoded(recipient, events)
+        if encoded is not None:
+            outcomes = yield encoded.deliverEncoded(recipient, events)
         else:
             outcomes = yield self.delivery.deliver(recipient, events)  # type: ignore[arg-type]
         now = self.clock.seconds()

@@ -866,7 +866,6 @@ class EncodedDispatchTests(Harness):
         """
         self.setUpQueue()
         self.dispatcher.delivery = self.delivery = EncodedDelivery()
-        self.dispatcher._encoded = self.delivery
         self.delivery.clock = self.clock
         sid = self.subscribe("http://a/", userData=b"u")
         self.publish(event("job-completed", jobId=5))
@@ -890,11 +889,16 @@ class EncodedDispatchTests(Harness):
 
     def test_otherPrepareSendsEvents(self) -> None:
         """
-        With a C{prepare} of its own, the dispatcher sends what it gives.
+        With a C{prepare} of its own, the dispatcher sends what it gives, through
+        C{deliver}.
         """
-        delivery = EncodedDelivery()
-        dispatcher = Dispatcher(
-            MemoryStore(), delivery, Clock(), prepare=lambda e, s, n: e
-        )
-        self.assertIsNone(dispatcher._encoded)
-        self.assertIs(Dispatcher(MemoryStore(), delivery, Clock())._encoded, delivery)
+        self.setUpQueue()
+        self.dispatcher.delivery = self.delivery = EncodedDelivery()
+        self.dispatcher.prepare = lambda e, subscription, sequence: e
+        self.delivery.clock = self.clock
+        self.subscribe("http://a/")
+        original = event("job-completed", jobId=5)
+        self.publish(original)
+        self.clock.advance(0)
+        [(_, _, sent)] = self.delivery.requests
+        self.assertEqual(sent, [original])
