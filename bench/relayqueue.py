@@ -316,10 +316,31 @@ class StoreProbe:
         # asked for it (the qualified name of its lambda).
         self.operations: Dict[str, List[float]] = {}
         enqueue = store._enqueue
+        # appendEvents calls next to each other in a batch run as one
+        # (_appendMany, where the store has it): timed there, each call counted.
+        from ipp_ntfy.store import sqlite
 
-        def timedEnqueue(run: Callable[[Any], Any], write: bool) -> Deferred[Any]:
+        appendMany = getattr(sqlite, "_appendMany", None)
+        if appendMany is not None:
+            appended = self.operations.setdefault("appendEvents", [0, 0.0])
+
+            def timedAppendMany(connection: Any, calls: Any, maxQueued: int) -> Any:
+                start = time.perf_counter()
+                try:
+                    return appendMany(connection, calls, maxQueued)
+                finally:
+                    appended[0] += len(calls)
+                    appended[1] += time.perf_counter() - start
+
+            setattr(sqlite, "_appendMany", timedAppendMany)  # noqa: B010
+
+        def timedEnqueue(
+            run: Callable[[Any], Any], write: bool, *rest: Any
+        ) -> Deferred[Any]:
             name = run.__qualname__.split(".<locals>")[0].rpartition(".")[2]
             name = name or run.__qualname__
+            if appendMany is not None and name == "appendEvents":
+                return enqueue(run, write, *rest)
             spent = self.operations.setdefault(name.lstrip("_"), [0, 0.0])
 
             def timedRun(connection: Any) -> Any:
@@ -330,7 +351,7 @@ class StoreProbe:
                     spent[0] += 1
                     spent[1] += time.perf_counter() - start
 
-            return enqueue(timedRun, write)
+            return enqueue(timedRun, write, *rest)
 
         setattr(store, "_enqueue", timedEnqueue)  # noqa: B010
 
@@ -340,7 +361,8 @@ class StoreProbe:
 
 class DeliveryProbe:
     """
-    Counts the requests and events an L{HttpDeliveryMethod} is asked to send,
+    Counts the requests and events an L{HttpDeliveryMethod} is asked to send
+    (through C{deliverEncoded} where it has it, else C{deliver}),
     notes when each job's event was first handed to it, and how long each
     request took.
     """
@@ -350,9 +372,12 @@ class DeliveryProbe:
         self.events = 0
         self.handed: Dict[int, float] = {}
         self.requests: List[Tuple[float, float]] = []
-        deliver = delivery.deliver
+        # The dispatcher hands encoded events to deliverEncoded where there is
+        # one (deliver goes through it too).
+        name = "deliverEncoded" if hasattr(delivery, "deliverEncoded") else "deliver"
+        deliver = getattr(delivery, name)
 
-        def counted(recipientUri: str, events: Sequence[Event]) -> Deferred[Any]:
+        def counted(recipientUri: str, events: Sequence[Any]) -> Deferred[Any]:
             self.calls += 1
             self.events += len(events)
             start = time.time()
@@ -366,7 +391,7 @@ class DeliveryProbe:
 
             return deliver(recipientUri, events).addCallback(done)
 
-        setattr(delivery, "deliver", counted)  # noqa: B010
+        setattr(delivery, name, counted)
 
 
 class Publisher:
@@ -661,8 +686,11 @@ PROFILED = (
     ("Dispatcher._deliver", "ipp_ntfy/dispatcher.py", "_deliver"),
     ("  eventFromPayload", "ipp_ntfy/manager.py", "eventFromPayload"),
     ("  personalize", "ipp_ntfy/manager.py", "personalize"),
+    ("  personalizedOctets", "ipp_ntfy/manager.py", "personalizedOctets"),
     ("  HttpDeliveryMethod.deliver", "ipp_ntfy/delivery.py", "deliver"),
+    ("  HttpDeliveryMethod.deliverEncoded", "ipp_ntfy/delivery.py", "deliverEncoded"),
     ("    buildReport", "ipp_ntfy/notification.py", "buildReport"),
+    ("    encodeReport", "ipp_ntfy/notification.py", "encodeReport"),
     ("  HttpDeliveryMethod._response", "ipp_ntfy/delivery.py", "_response"),
     ("Dispatcher._record", "ipp_ntfy/dispatcher.py", "_record"),
     ("IPP encode (all)", "ipp_ntfy/ipp/encode.py", "encode"),
@@ -1094,7 +1122,7 @@ def stepCosts(rounds: int = 7) -> Dict[str, float]:
     def each(step: Callable[[int], object]) -> Callable[[], object]:
         return lambda: [step(n) for n in range(count)]
 
-    return {
+    costs = {
         "make an Event (dataclasses.replace; the source's work)": bestOf(
             rounds, each(lambda n: makeEvent(base, n % 10, n + 1)), count
         ),
@@ -1133,6 +1161,26 @@ def stepCosts(rounds: int = 7) -> Dict[str, float]:
             count,
         ),
     }
+    import ipp_ntfy.manager
+    import ipp_ntfy.notification
+
+    spliced = getattr(ipp_ntfy.manager, "personalizedOctets", None)
+    encodeReport = getattr(ipp_ntfy.notification, "encodeReport", None)
+    if spliced is not None and encodeReport is not None:
+        # What the dispatcher does instead of eventFromPayload, personalize and
+        # buildReport + encode, where the stored event allows.
+        encoded = [spliced(payloads[n], subscription, n + 1) for n in range(count)]
+        costs["deliver: personalizedOctets (instead of the three above)"] = bestOf(
+            rounds, each(lambda n: spliced(payloads[n], subscription, n + 1)), count
+        )
+        costs["deliver: encodeReport of those, 50 a report"] = bestOf(
+            rounds,
+            lambda: [
+                encodeReport(encoded[i : i + 50], url, 1) for i in range(0, count, 50)
+            ],
+            count,
+        )
+    return costs
 
 
 def costsMain(options: argparse.Namespace) -> None:

@@ -35,16 +35,17 @@ from .httpbody import (
     discardBody,
     readBounded,
 )
-from .interfaces import IDeliveryMethod
-from .ipp import IppDecodeError, decode, encode
+from .interfaces import IEncodedDeliveryMethod
+from .ipp import IppDecodeError, decode
 from .notification import (
     DIALECT_INDP,
     DIALECT_REPORT,
+    EncodedEvent,
     Event,
     NotificationError,
     ReportStatus,
-    buildReport,
     describeStatus,
+    encodeReport,
     parseResponse,
 )
 from .outcome import DeliveryOutcome, OutcomeKind
@@ -155,7 +156,7 @@ def _outcomeForStatus(status: int) -> DeliveryOutcome:
     return DeliveryOutcome(OutcomeKind.FAILED, reason, status=status)
 
 
-@implementer(IDeliveryMethod)
+@implementer(IEncodedDeliveryMethod)
 class HttpDeliveryMethod:
     """
     Delivers events over HTTP/1.1 (and HTTPS) with C{twisted.web.client.Agent}.
@@ -212,6 +213,17 @@ class HttpDeliveryMethod:
 
         @return: one outcome per event; never fails.
         """
+        return self.deliverEncoded(recipientUri, events)
+
+    def deliverEncoded(
+        self, recipientUri: str, events: Sequence[Event | EncodedEvent]
+    ) -> Deferred[List[DeliveryOutcome]]:
+        """
+        Send C{events}, in order, to C{recipientUri}: L{Event}s, or
+        L{EncodedEvent}s, which are not encoded again (L{encodeReport}).
+
+        @return: one outcome per event; never fails.
+        """
         events = list(events)
         try:
             url, dialect = httpTarget(recipientUri)
@@ -249,11 +261,15 @@ class HttpDeliveryMethod:
         return done
 
     def _post(
-        self, recipientUri: str, url: str, dialect: str, events: List[Event]
+        self,
+        recipientUri: str,
+        url: str,
+        dialect: str,
+        events: List[Event | EncodedEvent],
     ) -> Deferred[List[DeliveryOutcome]]:
         requestId = next(self._requestIds)
         try:
-            body = encode(buildReport(events, recipientUri, requestId, dialect))
+            body = encodeReport(events, recipientUri, requestId, dialect)
         except Exception as e:
             self.log.failure(
                 "cannot build a report for {recipient}", recipient=recipientUri

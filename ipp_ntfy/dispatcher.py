@@ -25,9 +25,14 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from .interfaces import IDeliveryMethod, IRelayObserver, ISubscriptionStore
-from .manager import eventFromPayload, personalize
-from .notification import Event
+from .interfaces import (
+    IDeliveryMethod,
+    IEncodedDeliveryMethod,
+    IRelayObserver,
+    ISubscriptionStore,
+)
+from .manager import eventFromPayload, personalize, personalizedOctets
+from .notification import EncodedEvent, Event
 from .outcome import DeliveryOutcome, OutcomeKind
 from .retry import RetryPolicy
 from .store import QueuedEvent
@@ -50,7 +55,10 @@ class Dispatcher(Service):
         subscription; by default L{personalize} (the subscription's id, sequence
         number, printer URI and user data).  A source that forwards events as they
         are (the CUPS notifier) passes C{lambda event, subscription, sequence:
-        event}.
+        event}.  With the default, and a delivery method that provides
+        L{IEncodedDeliveryMethod}, the notifications are made from the stored
+        octets where they can be (L{personalizedOctets}): the same octets,
+        without decoding and encoding each event again.
     @param observer: an L{IRelayObserver} told of each delivery's outcome (the
         relay's metrics), or C{None}.
     """
@@ -253,16 +261,32 @@ class Dispatcher(Service):
             consumeErrors=True,
         ).addErrback(_firstError)
         subscriptions = dict(zip(ids, found))
+        # The notifications are made from the stored octets, not decoded and
+        # encoded again, with the default prepare and a method that takes them.
+        encoded: Optional[IEncodedDeliveryMethod] = (
+            self.delivery
+            if self.prepare is personalize
+            and IEncodedDeliveryMethod.providedBy(self.delivery)
+            else None
+        )
         items: List[QueuedEvent] = []
-        events: List[Event] = []
+        events: List[Event | EncodedEvent] = []
         for item in batch:
             subscription = subscriptions[item.subscriptionId]
             if subscription is None:
                 continue  # cancelled meanwhile: its queue went with it
             try:
-                event = self.prepare(
-                    eventFromPayload(item.payload), subscription, item.sequenceNumber
-                )
+                event: Optional[Event | EncodedEvent] = None
+                if encoded is not None:
+                    event = personalizedOctets(
+                        item.payload, subscription, item.sequenceNumber
+                    )
+                if event is None:
+                    event = self.prepare(
+                        eventFromPayload(item.payload),
+                        subscription,
+                        item.sequenceNumber,
+                    )
             except Exception as e:
                 self.log.failure(
                     "event {sequence} of subscription {subscriptionId} is unreadable",
@@ -281,10 +305,14 @@ class Dispatcher(Service):
             events.append(event)
         if not items:
             return
-        outcomes: List[DeliveryOutcome] = yield self.delivery.deliver(recipient, events)
+        outcomes: List[DeliveryOutcome]
+        if encoded is not None:
+            outcomes = yield encoded.deliverEncoded(recipient, events)
+        else:
+            outcomes = yield self.delivery.deliver(recipient, events)  # type: ignore[arg-type]
         now = self.clock.seconds()
         bySubscription: OrderedDict[
-            int, List[tuple[QueuedEvent, Event, DeliveryOutcome]]
+            int, List[tuple[QueuedEvent, Event | EncodedEvent, DeliveryOutcome]]
         ] = OrderedDict()
         for item, event, outcome in zip(items, events, outcomes):
             bySubscription.setdefault(item.subscriptionId, []).append(
@@ -310,7 +338,7 @@ class Dispatcher(Service):
     def _record(
         self,
         subscription: Subscription,
-        results: List[tuple[QueuedEvent, Event, DeliveryOutcome]],
+        results: List[tuple[QueuedEvent, Event | EncodedEvent, DeliveryOutcome]],
         now: float,
         acknowledged: List[str],
     ) -> Any:

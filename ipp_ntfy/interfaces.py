@@ -11,7 +11,7 @@ from zope.interface import Attribute, Interface
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
 
-    from .notification import Event
+    from .notification import EncodedEvent, Event
     from .outcome import DeliveryOutcome
     from .store import DeadLetter, QueuedEvent, QueueStats
     from .subscription import Subscription
@@ -51,6 +51,22 @@ class IDeliveryMethod(Interface):
         @return: a Deferred that fires with one L{DeliveryOutcome} per event, in
             order.  It does not fail: unreachable hosts, timeouts and bad replies are
             outcomes.
+        """
+
+
+class IEncodedDeliveryMethod(IDeliveryMethod):
+    """
+    A delivery method that also sends events already encoded, as the relay's
+    dispatcher makes them from its stored events.
+    """
+
+    def deliverEncoded(
+        recipientUri: str, events: Sequence[Event | EncodedEvent]
+    ) -> Deferred[List[DeliveryOutcome]]:
+        """
+        As C{deliver}, with each event an L{ipp_ntfy.notification.EncodedEvent}
+        or an L{ipp_ntfy.notification.Event}; what goes on the wire is what
+        C{deliver} would send for the events they stand for.
         """
 
 

@@ -15,6 +15,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import re
+import struct
+from json.encoder import encode_basestring_ascii
+from operator import itemgetter
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from twisted.application.service import Service
@@ -25,11 +29,13 @@ from twisted.logger import Logger
 
 from .interfaces import ISubscriptionStore
 from .ipp import Attribute, Group, GroupTag, Message, decode, encode
-from .notification import (  # private helpers for personalize's fast path
+from .notification import (  # private helpers for personalize's fast paths
     _CORE_BY_NAME,
     _RANK,
+    EncodedEvent,
     Event,
     _fastEvent,
+    _plan,
     _sameValue,
 )
 from .subscription import (
@@ -52,11 +58,36 @@ def eventToPayload(event: Event) -> bytes:
     """
     The stored form of an event: a line of JSON (source, receive time), then the
     event group as IPP octets, so that nothing of it is lost.
+
+    When the group is one whose notification for a subscription
+    L{personalizedOctets} can make from these octets, the JSON also has
+    C{"splice"}: the event keyword, the job id, the offsets in the octets where
+    the attributes that are not the subscription's begin and where
+    C{notify-printer-uri} goes among them, and how many there are.
     """
     receivedAt = event.receivedAt.isoformat() if event.receivedAt else None
-    header = json.dumps({"source": event.source, "receivedAt": receivedAt})
-    body = encode(Message((2, 0), 0, 0, [event.toGroup()]))
-    return header.encode("utf-8") + b"\n" + body
+    group = event.toGroup()
+    body = encode(Message((2, 0), 0, 0, [group]))
+    # What json.dumps({"source": ..., "receivedAt": ...}) writes, quicker.
+    header = (
+        f'{{"source": {_jsonString(event.source)}, "receivedAt": '
+        f"{'null' if receivedAt is None else _jsonString(receivedAt)}"
+    )
+    layout = _spliceLayout(group.attributes)
+    if layout is not None and _KEYWORD.fullmatch(event.event):
+        start, middle, end = _offsets(body, layout)
+        others = layout[3]
+        jobId = "null" if event.jobId is None else event.jobId
+        # Last, in a form personalizedOctets reads without a JSON parser.
+        header += (
+            f'{_SPLICE}"{event.event}", {jobId}, {start}, {middle}, {end}, {others}]'
+        )
+    return header.encode("utf-8") + b"}\n" + body
+
+
+_jsonString = encode_basestring_ascii
+_SPLICE = ', "splice": ['
+_KEYWORD = re.compile("[a-z0-9._-]+")
 
 
 def eventFromPayload(payload: bytes) -> Event:
@@ -156,6 +187,242 @@ _PERSONAL = frozenset(
 )
 _LAST = len(_RANK)
 _PRINTER_URI_RANK = _RANK["notify-printer-uri"]
+
+
+def personalizedOctets(
+    payload: bytes, subscription: Subscription, sequence: int
+) -> Optional[EncodedEvent]:
+    """
+    The stored event as this subscription's notification, encoded: the octets
+    of C{personalize(eventFromPayload(payload), subscription,
+    sequence).toGroup()}, made from the stored octets without decoding them (the
+    subscription's attributes are encoded, the others copied).
+
+    @return: the notification; or C{None} for a payload without the layout that
+        L{eventToPayload} notes for the events this works for (or a subscription
+        whose attributes cannot be encoded), for which L{personalize} it is.
+    """
+    header, _, body = payload.partition(b"\n")
+    at = header.rfind(_SPLICE_OCTETS)
+    if (
+        at < 0
+        or type(sequence) is not int
+        or not 0 <= sequence <= _INT32_MAX
+        or type(subscription.userData) is not bytes
+    ):
+        return None
+    quoted, numbers = header[at + len(_SPLICE_OCTETS) + 1 : -2].split(b'", ')
+    keyword = quoted.decode("ascii")
+    job, *offsets = numbers.split(b", ")
+    start, middle, end, others = map(int, offsets)
+    jobId = None if job == b"null" else int(job)
+    parts = _personalOctets(subscription)
+    if parts is None:
+        return None
+    subscribed = matches(subscription, keyword, jobId) or keyword
+    subscribedOctets = _SUBSCRIBED_OCTETS.get(subscribed)
+    if subscribedOctets is None:
+        subscribedOctets = _attributeOctets(
+            [Attribute(_SUBSCRIBED_EVENT.name, (subscribed,), (_SUBSCRIBED_EVENT.tag,))]
+        )
+        if subscribedOctets is None:
+            return None
+        if len(_SUBSCRIBED_OCTETS) >= _MAX_CACHED:
+            _SUBSCRIBED_OCTETS.clear()
+        _SUBSCRIBED_OCTETS[subscribed] = subscribedOctets
+    head, userData, printerUri = parts
+    octets = b"".join(
+        (
+            head,
+            _SEQUENCE_HEAD,
+            _int32(sequence),
+            subscribedOctets,
+            userData,
+            body[start:middle],
+            printerUri,
+            body[end:-1],
+        )
+    )
+    return EncodedEvent(octets, subscribed, jobId, others + 7)
+
+
+_SPLICE_OCTETS = _SPLICE.encode("ascii")
+_INT32_MAX = 2**31 - 1
+_int32 = struct.Struct(">i").pack
+_MAX_CACHED = 1024
+
+
+def _attributeOctets(attributes: List[Attribute]) -> Optional[bytes]:
+    """
+    @return: the octets of C{attributes} as L{encode} writes them in an
+        event-notification group, or C{None} if it refuses them.
+    """
+    try:
+        message = encode(
+            Message((1, 0), 0, 0, [Group(GroupTag.EVENT_NOTIFICATION, attributes)])
+        )
+    except Exception:
+        return None
+    # After the header and the group tag; before end-of-attributes.
+    return message[9:-1]
+
+
+# notify-sequence-number up to its value (4 octets, big-endian).
+_SEQUENCE_HEAD = (
+    _attributeOctets([Attribute(_SEQUENCE_NUMBER.name, (0,), (_SEQUENCE_NUMBER.tag,))])
+    or b""
+)[:-4]
+# The subscription's attributes, by what they are made of: the group tag, charset,
+# language and subscription id; the user data; the printer URI.
+_PERSONAL_OCTETS: Dict[
+    Tuple[int, str, str, bytes, str], Optional[Tuple[bytes, bytes, bytes]]
+] = {}
+_SUBSCRIBED_OCTETS: Dict[str, bytes] = {}
+
+
+def _personalOctets(
+    subscription: Subscription,
+) -> Optional[Tuple[bytes, bytes, bytes]]:
+    key = (
+        subscription.subscriptionId,
+        subscription.charset,
+        subscription.naturalLanguage,
+        subscription.userData,
+        subscription.printerUri,
+    )
+    try:
+        return _PERSONAL_OCTETS[key]
+    except KeyError:
+        pass
+    parts = [
+        _attributeOctets(
+            [Attribute(core.name, (value,), (core.tag,)) for core, value in values]
+        )
+        for values in (
+            (
+                (_CHARSET, subscription.charset),
+                (_LANGUAGE, subscription.naturalLanguage),
+                (_SUBSCRIPTION_ID, subscription.subscriptionId),
+            ),
+            ((_USER_DATA, subscription.userData),),
+            ((_PRINTER_URI, subscription.printerUri),),
+        )
+    ]
+    result: Optional[Tuple[bytes, bytes, bytes]] = None
+    if None not in parts:
+        head, userData, printerUri = parts
+        assert head is not None and userData is not None and printerUri is not None
+        result = (b"\x07" + head, userData, printerUri)
+    if len(_PERSONAL_OCTETS) >= _MAX_CACHED:
+        _PERSONAL_OCTETS.clear()
+    _PERSONAL_OCTETS[key] = result
+    return result
+
+
+def _offsets(body: bytes, layout: Tuple[int, ...]) -> List[int]:
+    """
+    @param body: an encoded message of one group, without collections.
+    @param layout: what L{_spliceLayout} says of its group.
+    @return: the offsets after the subscription's attributes that come first,
+        after the attributes before C{notify-printer-uri}'s place, and after
+        C{notify-printer-uri} if it is there.
+    """
+    offsets = []
+    offset = 9  # the header and the group tag
+    for count in layout[:3]:
+        for _ in range(count):
+            # The first value, with the name; then the additional values (a
+            # value tag, no name).
+            offset += 3 + (body[offset + 1] << 8 | body[offset + 2])
+            offset += 2 + (body[offset] << 8 | body[offset + 1])
+            while (
+                body[offset] >= 0x10 and not body[offset + 1] and not body[offset + 2]
+            ):
+                offset += 5 + (body[offset + 3] << 8 | body[offset + 4])
+        offsets.append(offset)
+    return offsets
+
+
+# Value tags whose values decode to what was encoded, octet for octet, and whose
+# events L{personalizedOctets} takes: integer, boolean, enum, octetString,
+# dateTime, resolution, rangeOfInteger, text and name with language, and the
+# string tags.  No collection and no out-of-band value.
+_STRING_VALUE_TAGS = frozenset({0x41, 0x42, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49})
+_SPLICE_TAGS = frozenset({0x21, 0x22, 0x23, 0x30, 0x31, 0x32, 0x33, 0x35, 0x36}) | (
+    _STRING_VALUE_TAGS
+)
+# The tags that give each kind of typed field the type Event.fromGroup's fast
+# path reads.
+_KIND_TAGS = {
+    "int": frozenset({0x21, 0x23}),
+    "str": _STRING_VALUE_TAGS,
+    "bytes": frozenset({0x30}),
+    "keywords": _STRING_VALUE_TAGS,
+}
+_PERSONAL_FIRST = frozenset(
+    core.name
+    for core in (
+        _CHARSET,
+        _LANGUAGE,
+        _SUBSCRIPTION_ID,
+        _SEQUENCE_NUMBER,
+        _SUBSCRIBED_EVENT,
+        _USER_DATA,
+    )
+)
+_nameAndTags = itemgetter(0, 2)
+# Layouts by the names and tags of a group's attributes.
+_LAYOUTS: Dict[Tuple[Tuple[str, Tuple[int, ...]], ...], Optional[Tuple[int, ...]]] = {}
+
+
+def _spliceLayout(
+    attributes: Sequence[Attribute],
+) -> Optional[Tuple[int, ...]]:
+    """
+    Whether L{personalizedOctets} gives for events of this group what
+    L{personalize} does, and where the parts are.
+
+    It does when the group is read by L{Event.fromGroup}'s fast path (and kept
+    as it is), each of the subscription's attributes in it has one value of its
+    own syntax (so that C{personalize} replaces it, or keeps one with the same
+    octets), and every value is of a syntax in L{_SPLICE_TAGS}.  C{personalize}
+    then gives the subscription's attributes first, the others in their order,
+    with C{notify-printer-uri} before the first one that ranks after it; and
+    C{Event.fromGroup} keeps that group too.
+
+    @return: how many of the subscription's attributes come first, how many
+        others before C{notify-printer-uri}'s place, whether C{notify-printer-uri}
+        is there (1 or 0), and the number of attributes not the subscription's;
+        or C{None}.
+    """
+    signature = tuple(map(_nameAndTags, attributes))
+    try:
+        return _LAYOUTS[signature]
+    except KeyError:
+        pass
+    layout: Optional[Tuple[int, ...]] = None
+    if _plan(tuple([name for name, _ in signature])) is not None:
+        counts = [0, 0, 0, 0]
+        for name, tags in signature:
+            core = _CORE_BY_NAME.get(name)
+            if not _SPLICE_TAGS.issuperset(tags) or (
+                core is not None and not _KIND_TAGS[core.kind].issuperset(tags)
+            ):
+                break
+            if name in _PERSONAL:
+                if tags != (core.tag,):  # type: ignore[union-attr]
+                    break
+                counts[0 if name in _PERSONAL_FIRST else 2] += 1
+            else:
+                if _RANK.get(name, _LAST) < _PRINTER_URI_RANK:
+                    counts[1] += 1
+                counts[3] += 1
+        else:
+            layout = tuple(counts)
+    if len(_LAYOUTS) >= _MAX_CACHED:
+        _LAYOUTS.clear()
+    _LAYOUTS[signature] = layout
+    return layout
 
 
 def templateGroup(

@@ -18,7 +18,8 @@ The response has an overall status (L{overallStatus}) and, whenever some report'
 status is not C{successful-ok}, one 0x07 group per report in order.  A report is
 I{consumed} when its status is 0x0000 or 0x0006 (L{isConsumed}).
 
-Sender side: L{buildReport}, then L{parseResponse}.  Listener side: L{parseReport},
+Sender side: L{buildReport} (or L{encodeReport}, from events already encoded), then
+L{parseResponse}.  Listener side: L{parseReport},
 then L{buildResponse} (or L{buildErrorResponse} / L{buildDecodeErrorResponse} when
 the request is bad).  Every protocol problem is a L{NotificationError} whose
 C{statusCode} is the IPP status to answer with.
@@ -48,12 +49,14 @@ from typing import (
 )
 
 from .ipp import (
+    DEFAULT_LIMITS,
     Attribute,
     Collection,
     DateTime,
     Group,
     GroupTag,
     IppDecodeError,
+    Limits,
     Message,
     OutOfBand,
     Range,
@@ -62,6 +65,8 @@ from .ipp import (
     Unknown,
     Value,
     ValueTag,
+    decode,
+    encode,
 )
 from .ipp.format import valueToJSON
 from .ipp.registry import REPORT_IPP_NOTIFICATIONS, statusName
@@ -88,6 +93,8 @@ __all__ = [
     "isTemporaryFailure",
     "overallStatus",
     "buildReport",
+    "EncodedEvent",
+    "encodeReport",
     "parseReport",
     "buildResponse",
     "buildErrorResponse",
@@ -1255,6 +1262,87 @@ def buildReport(
     groups = [_operationGroup(recipientUri, naturalLanguage)]
     groups.extend(event.toGroup() for event in events)
     return Message(version, _OPERATIONS[dialect], requestId, groups)
+
+
+class EncodedEvent(NamedTuple):
+    """
+    An event notification already encoded: the octets of its event-notification
+    group as L{encode} writes them in a report, and what a sender acts on.  The
+    relay makes these from its stored events without decoding them (see
+    L{ipp_ntfy.manager.personalizedOctets}); L{encodeReport} puts them in a
+    report.
+
+    @ivar octets: the group's octets, from its delimiter tag (0x07) to its last
+        value; the octets of L{Event.toGroup} of the event it stands for.
+    @ivar event: C{notify-subscribed-event}.
+    @ivar jobId: C{notify-job-id}, or C{None}.
+    @ivar attributeCount: its attributes, collection members included (for the
+        encoder's limit on a message); more is fine, as the report is then
+        encoded from events, which counts exactly.
+    """
+
+    octets: bytes
+    event: str
+    jobId: Optional[int]
+    attributeCount: int
+
+    def toEvent(self) -> Event:
+        """
+        @return: the event these octets encode (with an empty source and no
+            receive time, which are not part of a report).
+        @raise IppDecodeError: if they are not a valid group.
+        @raise NotificationError: if the group is not a valid event.
+        """
+        message = decode(_GROUP_HEADER + self.octets + b"\x03")
+        return Event.fromGroup(message.groups[0], source="")
+
+
+# A message header for decoding an encoded event's octets on their own.
+_GROUP_HEADER = b"\x01\x00\x00\x00\x00\x00\x00\x00"
+
+
+def encodeReport(
+    events: Sequence[Event | EncodedEvent],
+    recipientUri: str,
+    requestId: int,
+    dialect: str = DIALECT_REPORT,
+    limits: Optional[Limits] = None,
+) -> bytes:
+    """
+    The octets of the request that delivers C{events}: what C{encode(buildReport(
+    events, recipientUri, requestId, dialect), limits)} gives for the events that
+    the L{EncodedEvent}s stand for, octet for octet, without encoding those again.
+
+    @param events: L{EncodedEvent}s, or L{Event}s (then everything is encoded as
+        L{buildReport} and L{encode} do).
+    @raise NotificationError: as L{buildReport}.
+    @raise IppEncodeError: as L{encode}, for a report over the limits.
+    """
+    if limits is None:
+        limits = DEFAULT_LIMITS
+    encoded = [event for event in events if type(event) is EncodedEvent]
+    if encoded and len(encoded) == len(events):
+        version = _DEFAULT_VERSIONS.get(dialect, (1, 0))
+        _checkDialect(dialect, version)
+        operation = _operationGroup(recipientUri, "en")
+        head = encode(
+            Message(version, _OPERATIONS[dialect], requestId, [operation]), limits
+        )
+        groups = [event.octets for event in encoded]
+        count = 3 + sum(event.attributeCount for event in encoded)
+        # The operation group is in head, then the events, then end-of-attributes.
+        body = b"".join([head[:-1], *groups, head[-1:]])
+        if len(body) <= limits.maxMessageBytes and count <= limits.maxAttributes:
+            return body
+    return encode(
+        buildReport(
+            [e if isinstance(e, Event) else e.toEvent() for e in events],
+            recipientUri,
+            requestId,
+            dialect,
+        ),
+        limits,
+    )
 
 
 def _stringValue(group: Group, name: str, index: int) -> Optional[str]:

@@ -585,6 +585,10 @@ class StoreTestsMixin(_Base):
         self.assertEqual(len(await store.eventsSince(a, 0, 10)), 3)
         await store.acknowledge(a, [])
         self.assertEqual(await store.queueDepth(), 2)
+        # A run of sequence numbers, given in any order, and with a repeat.
+        await store.appendEvents([(b, b"b")] * 4, 2)
+        await store.acknowledge(b, [4, 2, 3, 3])
+        self.assertEqual(await self.queued(store), [(a, 2), (b, 1), (b, 5)])
 
     async def test_reschedule(self) -> None:
         """

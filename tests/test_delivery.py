@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-from typing import Any, List, Tuple
+from typing import Any, List, Sequence, Tuple
 
 from twisted.internet import reactor as _reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
@@ -21,10 +21,10 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from ipp_ntfy.delivery import HttpDeliveryMethod, RecipientError, httpTarget, retryAfter
-from ipp_ntfy.interfaces import IDeliveryMethod
+from ipp_ntfy.interfaces import IDeliveryMethod, IEncodedDeliveryMethod
 from ipp_ntfy.ipp import Attribute, Group, GroupTag, Message, decode, encode
 from ipp_ntfy.listener import NotificationListener, NotificationSite
-from ipp_ntfy.notification import Event, parseReport
+from ipp_ntfy.notification import EncodedEvent, Event, parseReport
 from ipp_ntfy.outcome import DeliveryOutcome, OutcomeKind
 from ipp_ntfy.service import resourceAt
 
@@ -141,6 +141,42 @@ class InMemoryDeliveryTests(SynchronousTestCase):
 
     def test_verify(self) -> None:
         self.assertTrue(verifyObject(IDeliveryMethod, self.method))
+        self.assertTrue(verifyObject(IEncodedDeliveryMethod, self.method))
+
+    def test_encodedEventsSameRequest(self) -> None:
+        """
+        C{deliverEncoded} with L{EncodedEvent}s (or a mix with L{Event}s) sends
+        the octets that C{deliver} sends for the events they stand for.
+        """
+        sent = []
+        encoded = [
+            EncodedEvent(
+                encode(Message((1, 0), 0, 0, [e.toGroup()]))[8:-1],
+                e.event,
+                e.jobId,
+                len(e.toGroup().attributes),
+            )
+            for e in self.events
+        ]
+        uri = "http://listener.example:8632/notify"
+        eventLists: List[Sequence[Event | EncodedEvent]] = [
+            self.events,
+            encoded,
+            [self.events[0], *encoded[1:]],
+        ]
+        for events in eventLists:
+            # A new method each time: a new connection, which connect() takes.
+            method = HttpDeliveryMethod(self.reactor, connectTimeout=5)
+            d = method.deliverEncoded(uri, events)
+            protocol, transport = self.connect()
+            _, body = transport.value().split(b"\r\n\r\n", 1)
+            request = decode(body)
+            sent.append(body[:4] + body[8:])  # all but the request-id
+            protocol.dataReceived(httpResponse(ippAnswer(0, request.requestId)))
+            self.assertEqual(
+                [o.kind for o in self.successResultOf(d)], [OutcomeKind.DELIVERED] * 3
+            )
+        self.assertEqual(sent[1:], sent[:1] * 2)
 
     def test_manyEventsOneRequest(self) -> None:
         """

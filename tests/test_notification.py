@@ -25,6 +25,7 @@ from ipp_ntfy.ipp import (
     GroupTag,
     IppDecodeError,
     IppEncodeError,
+    Limits,
     Message,
     MessageStream,
     OutOfBand,
@@ -39,6 +40,7 @@ from ipp_ntfy.notification import (
     DIALECT_INDP,
     DIALECT_REPORT,
     MACHINE_CONSUMABLE_REPORT,
+    EncodedEvent,
     Event,
     NotificationError,
     ReportRequest,
@@ -50,6 +52,7 @@ from ipp_ntfy.notification import (
     buildResponse,
     cancelsSubscription,
     describeStatus,
+    encodeReport,
     eventFromNotifierMessage,
     isConsumed,
     isTemporaryFailure,
@@ -1144,6 +1147,69 @@ class BuildReportTests(SynchronousTestCase):
             [g.value("notify-sequence-number") for g in message.groups[1:]],
             [1, 2, 3],
         )
+
+
+class EncodeReportTests(SynchronousTestCase):
+    """
+    L{encodeReport} writes what L{encode} writes of L{buildReport}'s request.
+    """
+
+    def encoded(self, event: Event) -> EncodedEvent:
+        octets = encode(Message((1, 0), 0, 0, [event.toGroup()]))[8:-1]
+        return EncodedEvent(
+            octets, event.event, event.jobId, len(event.toGroup().attributes)
+        )
+
+    def test_sameOctets(self) -> None:
+        """
+        Encoded events, events, or both, in either dialect: the same octets.
+        """
+        first = cupsJobCompleted()
+        second = dataclasses.replace(first, sequenceNumber=9, jobId=None)
+        for dialect in (DIALECT_REPORT, DIALECT_INDP):
+            expected = encode(buildReport([first, second], "ipp://a/n", 3, dialect))
+            eventLists: List[List[Event | EncodedEvent]] = [
+                [self.encoded(first), self.encoded(second)],
+                [first, self.encoded(second)],
+                [first, second],
+            ]
+            for events in eventLists:
+                self.assertEqual(
+                    encodeReport(events, "ipp://a/n", 3, dialect), expected
+                )
+
+    def test_toEvent(self) -> None:
+        """
+        L{EncodedEvent.toEvent} reads the event back.
+        """
+        event = cupsJobCompleted()
+        self.assertEqual(
+            self.encoded(event).toEvent(),
+            dataclasses.replace(event, source="", receivedAt=None),
+        )
+
+    def test_overLimits(self) -> None:
+        """
+        A report over the encoder's limits fails as L{encode} fails.
+        """
+        event = cupsJobCompleted()
+        size = len(encode(buildReport([event] * 3, "ipp://a/n", 3)))
+        for limits in (
+            Limits(maxMessageBytes=size - 1),
+            Limits(maxAttributes=3 * len(event.toGroup().attributes) + 2),
+        ):
+            self.assertRaises(
+                IppEncodeError, encode, buildReport([event] * 3, "ipp://a/n", 3), limits
+            )
+            self.assertRaises(
+                IppEncodeError,
+                encodeReport,
+                [self.encoded(event)] * 3,
+                "ipp://a/n",
+                3,
+                limits=limits,
+            )
+        self.assertRaises(NotificationError, encodeReport, [], "ipp://a/n", 3)
 
 
 class ParseReportTests(SynchronousTestCase):

@@ -5,9 +5,12 @@ scripted delivery method: no sleeping tests.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from hypothesis import HealthCheck, given, settings
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
@@ -16,18 +19,39 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from ipp_ntfy.dispatcher import Dispatcher
-from ipp_ntfy.interfaces import IDeliveryMethod
+from ipp_ntfy.interfaces import IDeliveryMethod, IEncodedDeliveryMethod
+from ipp_ntfy.ipp import (
+    Attribute,
+    Collection,
+    Group,
+    GroupTag,
+    IppEncodeError,
+    TextWithLanguage,
+    ValueTag,
+    encode,
+)
 from ipp_ntfy.manager import (
     SubscriptionManager,
     eventFromPayload,
     eventToPayload,
     personalize,
+    personalizedOctets,
 )
-from ipp_ntfy.notification import Event
+from ipp_ntfy.notification import (
+    DIALECT_INDP,
+    DIALECT_REPORT,
+    EncodedEvent,
+    Event,
+    NotificationError,
+    buildReport,
+    encodeReport,
+)
 from ipp_ntfy.outcome import DeliveryOutcome, OutcomeKind
 from ipp_ntfy.retry import RetryPolicy, backoffPolicy
 from ipp_ntfy.store import MemoryStore
-from ipp_ntfy.subscription import SubscriptionError, SubscriptionPolicy
+from ipp_ntfy.subscription import Subscription, SubscriptionError, SubscriptionPolicy
+
+from .test_notification import cupsJobCompleted, eventAttributes
 
 PRINTER = "ipp://relay.example/ipp/printers/q"
 DELIVERED = DeliveryOutcome(OutcomeKind.DELIVERED)
@@ -672,3 +696,209 @@ class PersonalizeTests(SynchronousTestCase):
         )
         self.assertEqual((mine.userData, mine.naturalLanguage), (b"mine", "de"))
         self.assertEqual(mine.text, "event 1")
+
+
+_SUBSCRIPTIONS = [
+    Subscription(
+        subscriptionId=4,
+        printerUri="ipp://relay/ipp/printers/p",
+        events=("printer-state-changed", "job-completed"),
+        recipientUri="http://x/",
+        userData=b"mine",
+        naturalLanguage="de",
+    ),
+    Subscription(
+        subscriptionId=2**31 - 1,
+        printerUri=PRINTER,
+        events=("all",),
+        jobId=3,
+        recipientUri="http://x/",
+        charset="us-ascii",
+    ),
+]
+
+
+class SplicedNotificationTests(SynchronousTestCase):
+    """
+    L{personalizedOctets} makes from a stored event the octets of the
+    notification that L{personalize} gives, and the report L{encodeReport}
+    writes of them is octet for octet what L{buildReport} and L{encode} write.
+    """
+
+    def assertSameReport(self, payload: bytes) -> int:
+        """
+        Compare the two ways for each of L{_SUBSCRIPTIONS} and a few sequence
+        numbers.
+
+        @return: how many took the spliced way.
+        """
+        spliced = 0
+        for subscription in _SUBSCRIPTIONS:
+            for sequence in (1, 70000, 2**31 - 1):
+                slow = personalize(eventFromPayload(payload), subscription, sequence)
+                fast = personalizedOctets(payload, subscription, sequence)
+                if fast is None:
+                    continue
+                spliced += 1
+                for dialect in (DIALECT_REPORT, DIALECT_INDP):
+                    self.assertEqual(
+                        encodeReport([fast, fast], "ipp://app/n", 5, dialect),
+                        encode(buildReport([slow, slow], "ipp://app/n", 5, dialect)),
+                    )
+                self.assertEqual((fast.event, fast.jobId), (slow.event, slow.jobId))
+                self.assertEqual(
+                    fast.toEvent().toGroup().attributes, slow.toGroup().attributes
+                )
+                self.assertEqual(fast.attributeCount, len(slow.toGroup().attributes))
+        return spliced
+
+    def test_cupsEvents(self) -> None:
+        """
+        CUPS's job-completed event, and events made here, take the spliced way.
+        """
+        for e in [
+            cupsJobCompleted(),
+            event("printer-stopped"),
+            event("job-completed", jobId=3),
+            dataclasses.replace(event(), printerUri=None, userData=b"old"),
+            dataclasses.replace(
+                event(),
+                attributes=Group(
+                    GroupTag.EVENT_NOTIFICATION,
+                    [Attribute.of("x-vendor", ValueTag.KEYWORD, "v", "w")],
+                ),
+            ),
+        ]:
+            self.assertEqual(self.assertSameReport(eventToPayload(e)), 6)
+
+    @settings(
+        deadline=None,
+        max_examples=300,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(eventAttributes())
+    def test_sameAsPersonalize(self, attributes: List[Attribute]) -> None:
+        """
+        Whatever the event, the spliced way (where it is taken) gives the octets
+        of the decoded way.
+        """
+        try:
+            payload = eventToPayload(Event.fromGroup(attributes, source="s"))
+        except (NotificationError, IppEncodeError):
+            return  # not an event, or not one that can be stored
+        self.assertSameReport(payload)
+
+    def test_notSpliced(self) -> None:
+        """
+        Not spliced, so decoded: a payload stored without the layout, an event
+        whose typed field has a value of another type than the fast path reads
+        (C{notify-text} with a language), a group with a collection, and a
+        sequence number beyond 32 bits.
+        """
+        e = event("job-completed", jobId=3)
+        old = json.dumps({"source": e.source, "receivedAt": None}).encode()
+        payload = old + b"\n" + eventToPayload(e).partition(b"\n")[2]
+        self.assertEqual(eventFromPayload(payload), e)
+        self.assertIsNone(personalizedOctets(payload, _SUBSCRIPTIONS[0], 1))
+        withLanguage = dataclasses.replace(
+            e,
+            text="fertig",
+            attributes=Group(
+                GroupTag.EVENT_NOTIFICATION,
+                [
+                    Attribute.of(
+                        "notify-text",
+                        ValueTag.TEXT_WITH_LANGUAGE,
+                        TextWithLanguage("fertig", "de"),
+                    )
+                ],
+            ),
+        )
+        withCollection = dataclasses.replace(
+            e,
+            attributes=Group(
+                GroupTag.EVENT_NOTIFICATION,
+                [Attribute.collection("x-c", Collection([Attribute.integer("a", 1)]))],
+            ),
+        )
+        for unusual in (withLanguage, withCollection):
+            payload = eventToPayload(unusual)
+            self.assertNotIn(b'"splice"', payload.partition(b"\n")[0])
+            self.assertEqual(eventFromPayload(payload), unusual)
+            self.assertIsNone(personalizedOctets(payload, _SUBSCRIPTIONS[0], 1))
+        self.assertIsNone(
+            personalizedOctets(eventToPayload(e), _SUBSCRIPTIONS[0], 2**31)
+        )
+
+    def test_payloadHeader(self) -> None:
+        """
+        The stored header is the JSON it was, with the layout last.
+        """
+        e = dataclasses.replace(event(), source='a "quoted" s\u00f6urce')
+        header = json.loads(eventToPayload(e).partition(b"\n")[0])
+        self.assertEqual(list(header), ["source", "receivedAt", "splice"], header)
+        self.assertEqual(header["source"], e.source)
+        self.assertEqual(header["splice"][:2], ["printer-stopped", None])
+        self.assertEqual(eventFromPayload(eventToPayload(e)), e)
+
+
+@implementer(IEncodedDeliveryMethod)
+class EncodedDelivery(ScriptedDelivery):
+    """
+    A L{ScriptedDelivery} that also takes encoded events.
+    """
+
+    def deliverEncoded(
+        self, recipientUri: str, events: Sequence[Event | EncodedEvent]
+    ) -> Deferred[List[DeliveryOutcome]]:
+        return self.deliver(recipientUri, events)  # type: ignore[arg-type]
+
+
+class EncodedDispatchTests(Harness):
+    """
+    With a delivery method that takes encoded events, the dispatcher sends the
+    spliced notifications.
+    """
+
+    def test_sendsEncoded(self) -> None:
+        """
+        The notifications go encoded, as personalize would make them.
+        """
+        self.setUpQueue()
+        self.dispatcher.delivery = self.delivery = EncodedDelivery()
+        self.delivery.clock = self.clock
+        sid = self.subscribe("http://a/", userData=b"u")
+        self.publish(event("job-completed", jobId=5))
+        self.publish(event("printer-stopped", n=2))
+        self.clock.advance(0)
+        [(_, recipient, sent)] = self.delivery.requests
+        self.assertEqual(recipient, "http://a/")
+        self.assertEqual([type(e) for e in sent], [EncodedEvent, EncodedEvent])
+        subscription = self.successResultOf(self.store.getSubscription(sid))
+        assert subscription is not None
+        self.assertEqual(
+            [e.toEvent().toGroup() for e in sent],  # type: ignore[attr-defined]
+            [
+                personalize(original, subscription, n).toGroup()
+                for n, original in enumerate(
+                    [event("job-completed", jobId=5), event("printer-stopped", n=2)], 1
+                )
+            ],
+        )
+        self.assertEqual(self.successResultOf(self.store.queueDepth(sid)), 0)
+
+    def test_otherPrepareSendsEvents(self) -> None:
+        """
+        With a C{prepare} of its own, the dispatcher sends what it gives, through
+        C{deliver}.
+        """
+        self.setUpQueue()
+        self.dispatcher.delivery = self.delivery = EncodedDelivery()
+        self.dispatcher.prepare = lambda e, subscription, sequence: e
+        self.delivery.clock = self.clock
+        self.subscribe("http://a/")
+        original = event("job-completed", jobId=5)
+        self.publish(original)
+        self.clock.advance(0)
+        [(_, _, sent)] = self.delivery.requests
+        self.assertEqual(sent, [original])

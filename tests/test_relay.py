@@ -26,6 +26,7 @@ from ipp_ntfy.ippclient import IppClient
 from ipp_ntfy.listener import NotificationListener, NotificationSite
 from ipp_ntfy.notification import Event
 from ipp_ntfy.relay import RelayService, defaultBaseUri, printerName
+from ipp_ntfy.retry import RetryPolicy, backoffPolicy
 from ipp_ntfy.service import resourceAt
 
 from .cupsd import CupsDaemon, cupsAvailable
@@ -411,9 +412,16 @@ class CupsRelayTests(RelayTestsMixin, TestCase):
         """
         The application's listener stops for a minute while events happen; once
         it is back, every event arrives, in order.
+
+        The relay retries at most 5 s apart: with the default backoff (capped
+        at 5 minutes, full jitter) the retry due after a minute of failures
+        could be drawn 128 s or more away, past the 120 s this test waits.
         """
         app = App()
-        relay = self.startRelay(upstreams=[self.queueUri])
+        relay = self.startRelay(
+            upstreams=[self.queueUri],
+            retryPolicy=RetryPolicy(backoff=backoffPolicy(maxDelay=5.0)),
+        )
         yield self.subscribe(relay, "test", app)
         yield deferLater(reactor, 1.5, lambda: None)
         self.cups.run("cupsdisable", "test")

@@ -172,6 +172,98 @@ class SQLiteStoreTests(StoreTestsMixin, TestCase):
         await gatherResults(reads)
         self.assertEqual(store.commits, before + 1)
 
+    async def test_appendsOfOneTurnRunAsOne(self) -> None:
+        """
+        C{appendEvents} calls next to each other in a batch run as one: one
+        savepoint and one statement of each kind for them all, each call with its
+        own sequence numbers and times; a call of another kind between them
+        keeps its place.
+        """
+        path = self.mktemp()
+        store = await self.openStore(path)
+        a = (await store.createSubscription(push())).subscriptionId
+        b = (await store.createSubscription(pull())).subscriptionId
+        statements: List[str] = []
+        connection = store._connection
+        assert connection is not None
+        # In the store's thread, which owns the connection.
+        await store._worker.submit(
+            lambda: connection.set_trace_callback(statements.append)
+        )
+        calls: List[Deferred[Any]] = [
+            store.appendEvents([(a, b"1"), (b, b"1")], 1),
+            store.appendEvents([(a, b"2"), (99, b"x")], 2),
+            store.appendEvents([(b, b"3")], 3),
+            store.queueDepth(a),
+            store.appendEvents([(a, b"4")], 4),
+        ]
+        results = await gatherResults(calls)
+        await store._worker.submit(lambda: connection.set_trace_callback(None))
+        self.assertEqual(results, [[1, 1], [2, 0], [2], 2, [3]])
+        # Two operations: the three calls before the read, and the last one.
+        self.assertEqual(statements.count("SAVEPOINT operation"), 2)
+        # Each subscription is looked up once per operation.
+        self.assertEqual(
+            len([s for s in statements if s.startswith("SELECT lastSequence")]), 4
+        )
+        self.assertEqual(statements.count("SAVEPOINT appends"), 1)
+        due = await store.dueEvents(10, 10, 10)
+        self.assertEqual(
+            [(e.sequenceNumber, e.payload, e.queuedAt) for e in due],
+            [(1, b"1", 1.0), (2, b"2", 2.0), (3, b"4", 4.0)],
+        )
+        self.assertEqual(
+            [
+                (sequence, stored)
+                for sequence, _, stored in await store.eventsSince(b, 1, 10)
+            ],
+            [(1, 1.0), (2, 3.0)],
+        )
+        self.assertEqual(await store.nextDue(), 1.0)
+
+    async def test_mergedAppendFailingRunsEachAlone(self) -> None:
+        """
+        When the merged C{appendEvents} calls fail together, each runs again
+        alone: the one whose SQL fails fails, the others are committed.
+        """
+        path = self.mktemp()
+        store = await self.openStore(path)
+        a = (await store.createSubscription(push())).subscriptionId
+        b = (await store.createSubscription(push())).subscriptionId
+        # A history row in the way of b's next sequence number.
+        other = self.rawConnection(path)
+        other.execute(
+            "INSERT INTO history (subscriptionId, sequence, payload, storedAt)"
+            " VALUES (?, 1, x'00', 0)",
+            (b,),
+        )
+        first = store.appendEvents([(a, b"1")], 1)
+        bad = store.appendEvents([(b, b"1")], 1)
+        last = store.appendEvents([(a, b"2")], 2)
+        await self.assertFailure(bad, sqlite3.IntegrityError)
+        self.assertEqual(await first, [1])
+        self.assertEqual(await last, [2])
+        self.assertEqual(await store.queueDepth(a), 2)
+        self.assertEqual(await store.queueDepth(b), 0)
+        subscription = await store.getSubscription(b)
+        assert subscription is not None
+        self.assertEqual(subscription.lastSequence, 0)
+
+    async def test_mergedAppendsKeepQueueLimit(self) -> None:
+        """
+        Merged C{appendEvents} calls apply the queue limit as the calls one
+        after the other would: the oldest go to the dead letters.
+        """
+        store = await self.openStore(self.mktemp(), maxQueued=3)
+        a = (await store.createSubscription(push())).subscriptionId
+        calls = [store.appendEvents([(a, b"%d" % i)], i) for i in range(1, 6)]
+        self.assertEqual(await gatherResults(calls), [[1], [2], [3], [4], [5]])
+        due = await store.dueEvents(10, 10, 10)
+        self.assertEqual([e.sequenceNumber for e in due], [3, 4, 5])
+        self.assertEqual(await store.nextDue(), 3.0)
+        letters = await store.deadLetters(a)
+        self.assertEqual([letter.sequenceNumber for letter in letters], [1, 2])
+
     async def test_failingOperationFailsAlone(self) -> None:
         """
         An operation whose SQL fails is rolled back and fails; the others of its

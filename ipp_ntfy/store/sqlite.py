@@ -11,7 +11,9 @@ C{fsync} covers them all.  Each runs in its own savepoint: one that fails is
 rolled back alone and fails alone, and the others are committed.  Only when the
 transaction as a whole fails (the file is locked, the disk is full) do all of them
 fail, with nothing written.  Arguments are checked before an operation is queued,
-so a bad one fails at once and never reaches a transaction.
+so a bad one fails at once and never reaches a transaction.  C{appendEvents} calls
+next to each other in a batch (every publish of a turn) share one savepoint and one
+statement of each kind; should that fail, each runs again alone.
 
 Reads go the same way, in the order asked, so a read sees every write asked for
 before it.
@@ -432,30 +434,53 @@ def _appendEvents(
     now: float,
     maxQueued: int,
 ) -> List[int]:
-    # subscriptionId -> [lastSequence, isPush, queued here], or None if missing.
-    known: Dict[int, Optional[List[int]]] = {}
-    sequences = []
+    return _appendMany(connection, [(entries, now)], maxQueued)[0]
+
+
+def _appendMany(
+    connection: sqlite3.Connection,
+    calls: Sequence[Tuple[Sequence[Tuple[int, bytes]], float]],
+    maxQueued: int,
+) -> List[List[int]]:
+    """
+    Several C{appendEvents} calls as one: the same rows as running them one
+    after the other, with one statement of each kind for them all.
+
+    @param calls: the C{(entries, now)} of each call, in order.
+    @return: the sequence numbers of each call's entries.
+    """
+    # subscriptionId -> [lastSequence, isPush, queued here, queue was empty,
+    # now of its last queued event], or None if missing.
+    known: Dict[int, Optional[List[Any]]] = {}
+    results = []
     historyRows = []
     queueRows = []
-    for subscriptionId, payload in entries:
-        if subscriptionId not in known:
-            row = connection.execute(
-                "SELECT lastSequence, recipientUri IS NOT NULL FROM subscriptions"
-                " WHERE subscriptionId = ?",
-                (subscriptionId,),
-            ).fetchone()
-            known[subscriptionId] = None if row is None else [row[0], row[1], 0]
-        state = known[subscriptionId]
-        if state is None:
-            sequences.append(0)
-            continue
-        state[0] += 1
-        sequence = state[0]
-        historyRows.append((subscriptionId, sequence, payload, now))
-        if state[1]:
-            queueRows.append((subscriptionId, sequence, payload, now, now))
-            state[2] += 1
-        sequences.append(sequence)
+    for entries, now in calls:
+        sequences = []
+        for subscriptionId, payload in entries:
+            if subscriptionId not in known:
+                row = connection.execute(
+                    "SELECT lastSequence, recipientUri IS NOT NULL,"
+                    " headNotBefore IS NULL FROM subscriptions"
+                    " WHERE subscriptionId = ?",
+                    (subscriptionId,),
+                ).fetchone()
+                known[subscriptionId] = (
+                    None if row is None else [row[0], row[1], 0, row[2], now]
+                )
+            state = known[subscriptionId]
+            if state is None:
+                sequences.append(0)
+                continue
+            state[0] += 1
+            sequence = state[0]
+            historyRows.append((subscriptionId, sequence, payload, now))
+            if state[1]:
+                queueRows.append((subscriptionId, sequence, payload, now, now))
+                state[2] += 1
+                state[4] = now
+            sequences.append(sequence)
+        results.append(sequences)
     connection.executemany(
         "INSERT INTO history (subscriptionId, sequence, payload, storedAt)"
         " VALUES (?, ?, ?, ?)",
@@ -474,13 +499,19 @@ def _appendEvents(
             if state is not None
         ],
     )
-    queuedTo = []
+    changedHeads = []
     for subscriptionId, state in known.items():
         if state is not None and state[2]:
-            _limitQueue(connection, subscriptionId, state[2], maxQueued, now, state[0])
-            queuedTo.append(subscriptionId)
-    _refreshHeads(connection, queuedTo)
-    return sequences
+            # A queue that was empty holds only what was just queued.
+            buried = not (state[3] and state[2] <= maxQueued) and _limitQueue(
+                connection, subscriptionId, state[2], maxQueued, state[4], state[0]
+            )
+            # New events go last: the head only changes if the queue was empty
+            # or the limit took its oldest events away.
+            if state[3] or buried:
+                changedHeads.append(subscriptionId)
+    _refreshHeads(connection, changedHeads)
+    return results
 
 
 def _limitQueue(
@@ -490,7 +521,7 @@ def _limitQueue(
     maxQueued: int,
     now: float,
     lastSequence: int,
-) -> None:
+) -> bool:
     """
     Apply the queue limit after C{appended} events were queued at once, as if each
     had, on arrival, moved the oldest queued event away if the queue was at the
@@ -500,18 +531,20 @@ def _limitQueue(
     are distinct and lie between its oldest and C{lastSequence}, so when that span
     is within the limit, so is the queue (one index lookup instead of a count that
     grows with the queue).
+
+    @return: whether any event was moved away.
     """
     [(oldest,)] = connection.execute(
         "SELECT MIN(sequence) FROM queue WHERE subscriptionId = ?", (subscriptionId,)
     ).fetchall()
     if oldest is None or lastSequence - oldest + 1 <= maxQueued:
-        return
+        return False
     [(depth,)] = connection.execute(
         "SELECT COUNT(*) FROM queue WHERE subscriptionId = ?", (subscriptionId,)
     ).fetchall()
     excess = appended - max(0, maxQueued - (depth - appended))
     if excess <= 0:
-        return
+        return False
     [(cutoff,)] = connection.execute(
         "SELECT sequence FROM queue WHERE subscriptionId = ?"
         " ORDER BY sequence LIMIT 1 OFFSET ?",
@@ -525,6 +558,7 @@ def _limitQueue(
         QUEUE_LIMIT_REACHED,
         now,
     )
+    return True
 
 
 def _eventsSince(
@@ -592,10 +626,30 @@ def _dueEvents(
             " FROM queue WHERE subscriptionId = ? ORDER BY sequence LIMIT ?",
             (subscriptionId, min(perSubscription, limit - len(due))),
         )
-        due.extend(
-            QueuedEvent(subscriptionId, row[0], recipientUri, *row[1:]) for row in rows
-        )
+        for row in rows:
+            # QueuedEvent(subscriptionId, row[0], recipientUri, *row[1:]), quicker
+            # than the frozen dataclass's __init__ (which only stores them).
+            event = _newObject(QueuedEvent)
+            _setAttribute(
+                event,
+                "__dict__",
+                {
+                    "subscriptionId": subscriptionId,
+                    "sequenceNumber": row[0],
+                    "recipientUri": recipientUri,
+                    "payload": row[1],
+                    "attempts": row[2],
+                    "queuedAt": row[3],
+                    "notBefore": row[4],
+                    "lastError": row[5],
+                },
+            )
+            due.append(event)
     return due
+
+
+_newObject = object.__new__
+_setAttribute = object.__setattr__
 
 
 def _nextDue(connection: sqlite3.Connection) -> Optional[float]:
@@ -627,10 +681,18 @@ def _setCursor(connection: sqlite3.Connection, name: str, value: Optional[str]) 
 def _acknowledge(
     connection: sqlite3.Connection, subscriptionId: int, sequences: Sequence[int]
 ) -> None:
-    connection.executemany(
-        "DELETE FROM queue WHERE subscriptionId = ? AND sequence = ?",
-        [(subscriptionId, sequence) for sequence in sequences],
-    )
+    distinct = sorted(set(sequences))
+    if distinct and distinct[-1] - distinct[0] + 1 == len(distinct):
+        # A run of sequence numbers (a delivered prefix): one range delete.
+        connection.execute(
+            "DELETE FROM queue WHERE subscriptionId = ? AND sequence BETWEEN ? AND ?",
+            (subscriptionId, distinct[0], distinct[-1]),
+        )
+    else:
+        connection.executemany(
+            "DELETE FROM queue WHERE subscriptionId = ? AND sequence = ?",
+            [(subscriptionId, sequence) for sequence in distinct],
+        )
     _refreshHeads(connection, [subscriptionId])
 
 
@@ -779,11 +841,92 @@ class _Operation:
     @ivar run: what to do with the connection.
     @ivar write: whether it changes anything.
     @ivar deferred: fires with its outcome.
+    @ivar appending: for C{appendEvents}, its entries and time, so that the
+        calls next to each other in a batch run as one (L{_mergeAppends}).
     """
 
     run: Callable[[sqlite3.Connection], Any]
     write: bool
     deferred: Deferred[Any]
+    appending: Optional[Tuple[Sequence[Tuple[int, bytes]], float]] = None
+
+
+def _mergeAppends(batch: List[_Operation], maxQueued: int) -> List[_Operation]:
+    """
+    Replace each run of two or more C{appendEvents} operations next to each other
+    in C{batch} by one operation that runs them together (L{_appendMany}): one
+    savepoint and one statement of each kind instead of one set per call, as
+    every publish of a reactor turn is one call.  If that one fails, each call
+    runs again alone in its own savepoint, so that one that fails still fails
+    alone.
+
+    @return: the operations to run; the merged ones fire the Deferreds of the
+        calls they stand for.
+    """
+    merged: List[_Operation] = []
+    run: List[_Operation] = []
+
+    def endRun() -> None:
+        if len(run) == 1:
+            merged.append(run[0])
+        elif run:
+            merged.append(_mergedAppend(list(run), maxQueued))
+        del run[:]
+
+    for operation in batch:
+        if operation.appending is not None:
+            run.append(operation)
+        else:
+            endRun()
+            merged.append(operation)
+    endRun()
+    return merged
+
+
+def _mergedAppend(operations: List[_Operation], maxQueued: int) -> _Operation:
+    """
+    One operation for several C{appendEvents} operations; see L{_mergeAppends}.
+    """
+    calls = [operation.appending for operation in operations]
+
+    def run(connection: sqlite3.Connection) -> List[_Outcome]:
+        connection.execute("SAVEPOINT appends")
+        try:
+            results = _appendMany(connection, calls, maxQueued)  # type: ignore[arg-type]
+        except Exception:
+            connection.execute("ROLLBACK TO appends")
+            connection.execute("RELEASE appends")
+        else:
+            connection.execute("RELEASE appends")
+            return [(True, result) for result in results]
+        outcomes: List[_Outcome] = []
+        for call in calls:
+            assert call is not None
+            connection.execute("SAVEPOINT append")
+            try:
+                result = _appendEvents(connection, call[0], call[1], maxQueued)
+            except Exception:
+                outcomes.append((False, Failure()))
+                connection.execute("ROLLBACK TO append")
+            else:
+                outcomes.append((True, result))
+            connection.execute("RELEASE append")
+        return outcomes
+
+    def fired(outcomes: List[_Outcome]) -> None:
+        for operation, (succeeded, value) in zip(operations, outcomes):
+            if succeeded:
+                operation.deferred.callback(value)
+            else:
+                operation.deferred.errback(value)
+
+    def failed(reason: Failure) -> None:
+        for operation in operations:
+            operation.deferred.errback(reason)
+
+    deferred: Deferred[List[_Outcome]] = Deferred()
+    deferred.addCallbacks(fired, failed)
+    return _Operation(run, True, deferred)
 
 
 def _runBatch(
@@ -992,7 +1135,10 @@ class SQLiteStore:
     # Running operations.
 
     def _enqueue(
-        self, run: Callable[[sqlite3.Connection], _T], write: bool
+        self,
+        run: Callable[[sqlite3.Connection], _T],
+        write: bool,
+        appending: Optional[Tuple[Sequence[Tuple[int, bytes]], float]] = None,
     ) -> Deferred[_T]:
         """
         Queue an operation for the next batch.
@@ -1000,7 +1146,7 @@ class SQLiteStore:
         if self._state != _OPEN:
             return fail(StoreClosedError())
         deferred: Deferred[_T] = Deferred()
-        self._pending.append(_Operation(run, write, deferred))
+        self._pending.append(_Operation(run, write, deferred, appending))
         self._scheduleFlush()
         return deferred
 
@@ -1021,6 +1167,7 @@ class SQLiteStore:
         """
         self._flushCall = None
         batch, self._pending = self._pending, []
+        batch = _mergeAppends(batch, self.maxQueued)
         self._inFlight = True
         connection = self._connection
         assert connection is not None
@@ -1163,7 +1310,9 @@ class SQLiteStore:
         """
         See L{ISubscriptionStore.appendEvents}, and the queue limit of
         L{MemoryStore <ipp_ntfy.store.memory.MemoryStore>}.  One call is one
-        savepoint, whatever the number of entries.
+        savepoint, whatever the number of entries; the calls made one after the
+        other in one reactor turn share one savepoint and one statement of each
+        kind (each still gets its own result, or its own failure).
         """
         try:
             checked = _checkEntries(entries)
@@ -1171,7 +1320,9 @@ class SQLiteStore:
         except (TypeError, ValueError):
             return fail()
         maxQueued = self.maxQueued
-        return self._write(lambda c: _appendEvents(c, checked, at, maxQueued))
+        return self._enqueue(
+            lambda c: _appendEvents(c, checked, at, maxQueued), True, (checked, at)
+        )
 
     def eventsSince(
         self, subscriptionId: int, sequence: int, limit: int
