@@ -1347,6 +1347,7 @@ def clearCaches():
     for cache in (
         decodeModule._FIELDS,
         decodeModule._RUNS,
+        decodeModule._GROUPS,
         decodeModule._COLLECTIONS,
         decodeModule._LAYOUTS,
     ):
