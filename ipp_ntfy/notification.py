@@ -875,8 +875,9 @@ def _fastEvent(
         # A decoded group, whose attributes are only built when first asked for:
         # read the decoder's flat list of (name, or None for an additional value,
         # value tag, value) instead (Group._fields, which ipp.message keeps for
-        # that).  A group built from attributes has none.
-        shape = tuple(map(_name, entries))
+        # that).  A group built from attributes has none.  The decoder's fast
+        # path also keeps the names of that list (Group._layout).
+        shape = getattr(group, "_layout", None) or tuple(map(_name, entries))
     else:
         attributes = group.attributes
         shape = tuple(map(_name, attributes))
@@ -1269,6 +1270,10 @@ def _stringValue(group: Group, name: str, index: int) -> Optional[str]:
     return value
 
 
+# As a plain int: an IntEnum member is looked up at some cost, once an event.
+_EVENT_NOTIFICATION = int(GroupTag.EVENT_NOTIFICATION)
+
+
 def parseReport(
     message: Message,
     *,
@@ -1357,8 +1362,9 @@ def parseReport(
     except NotificationError:
         received, fast = None, False
     events = []
+    eventTag = _EVENT_NOTIFICATION
     for index, group in enumerate(message.groups[1:], 2):
-        if group.tag != GroupTag.EVENT_NOTIFICATION:
+        if group.tag != eventTag:
             raise NotificationError(
                 f"{groupTagName(group.tag)} in a report: only "
                 "event-notification-attributes-tag groups follow the operation group",
