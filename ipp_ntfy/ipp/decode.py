@@ -174,14 +174,19 @@ _ENTRY_COST = 128
 _FIELD_COST = 64
 _MEMBER_COST = 192
 _HELD: dict[int, int] = {}
-# Whole groups read before as nothing but runs and their holes: the runs in order,
-# each with whether its hole followed it, the group's layout (see below) and its
-# attribute count, found by the octets of the group's first field.  The events of a
-# report come one after the other in groups of the same few shapes: a group that
-# has the octets of the same runs, and the same holes after them, is read without a
-# look in _RUNS and without its names checked again.  Candidates and bounds as for
-# _RUNS (a group entry counts for the runs it holds).
-_Template = Tuple[bytes, Tuple[Tuple[_Run, bool], ...], Tuple[Optional[str], ...], int]
+# Whole groups read before as nothing but runs and their holes, found by the octets
+# of the group's first field: the octets of the first segment, the segments, the
+# group's layout (see below) and its attribute count.  A segment is a run, or a run
+# and the octets of the hole after it up to its value-length (both in one, to be
+# compared at once): its octets, the run's fields, its length, and the hole's name,
+# tag and header length (None for a run alone).  The events of a report come one
+# after the other in groups of the same few shapes: a group that has the octets of
+# the same runs, and the same holes after them, is read without a look in _RUNS
+# and without its names checked again.  Candidates and bounds as for _RUNS.
+_Segment = Tuple[
+    bytes, Tuple[_Field, ...], int, Optional[Tuple[Optional[str], int, int]]
+]
+_Template = Tuple[bytes, Tuple[_Segment, ...], Tuple[Optional[str], ...], int]
 _GROUPS: dict[bytes, List[_Template]] = {}
 # The names of the fields of a group (None for an additional value), as a tuple, for
 # groups that passed the checks on names (see _checkLayout): their attribute count.
@@ -244,17 +249,12 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                         counted = layouts.get(layout)
                         named = _checkLayout(layout) if counted is None else counted
                         if trail:
-                            template = (
-                                trail[0][0][0],
-                                tuple(trail),
-                                layout,
-                                named,
-                            )
+                            template = _template(trail, layout, named)
                             _remember(
                                 templates,
                                 trailKey,
                                 template,
-                                sum([run[2] for run, _ in trail])
+                                sum([segment[2] for segment in template[1]])
                                 + _FIELD_COST * len(fields),
                             )
                     count += named
@@ -269,38 +269,40 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                 raise _Slow()
             groupTag = tag
             fields = []
-            append = fields.append
-            extend = fields.extend
             layout = None
-            trail = []
-            if data[pos] < 0x10:
-                continue
-            # A group like one read before, with the same runs and holes?  The
-            # last one taken first (the events of a report are much alike).
-            if template is not None and startswith(template[0], pos):
-                after = _fromTemplate(data, pos, template, fields)
-                if after >= 0:
-                    layout = template[2]
-                    named = template[3]
-                    pos = after
-                    continue
-                del fields[:]
-            nameLength = (data[pos + 1] << 8) | data[pos + 2]
-            valueAt = pos + 3 + nameLength
-            fieldEnd = valueAt + 2 + ((data[valueAt] << 8) | data[valueAt + 1])
-            candidates = templates.get(data[pos:fieldEnd])
-            if candidates is not None:
-                for candidate in candidates:
-                    if candidate is template or not startswith(candidate[0], pos):
-                        continue
-                    after = _fromTemplate(data, pos, candidate, fields)
-                    if after >= 0:
-                        template = candidate
+            if data[pos] >= 0x10:
+                # A group like one read before, with the same runs and holes?
+                # The last one taken first (the events of a report are much
+                # alike).  Read so, the group ends here: the next turn closes it.
+                if template is not None and startswith(template[0], pos):
+                    groupEnd = _fromTemplate(data, pos, template, fields)
+                    if groupEnd >= 0:
                         layout = template[2]
                         named = template[3]
-                        pos = after
-                        break
+                        pos = groupEnd
+                        continue
                     del fields[:]
+                nameLength = (data[pos + 1] << 8) | data[pos + 2]
+                valueAt = pos + 3 + nameLength
+                fieldEnd = valueAt + 2 + ((data[valueAt] << 8) | data[valueAt + 1])
+                alike = templates.get(data[pos:fieldEnd])
+                if alike is not None:
+                    for candidate in alike:
+                        if candidate is template or not startswith(candidate[0], pos):
+                            continue
+                        groupEnd = _fromTemplate(data, pos, candidate, fields)
+                        if groupEnd >= 0:
+                            template = candidate
+                            layout = template[2]
+                            named = template[3]
+                            pos = groupEnd
+                            break
+                        del fields[:]
+                    if layout is not None:
+                        continue
+            append = fields.append
+            extend = fields.extend
+            trail = []
             continue
         nameLength = (data[pos + 1] << 8) | data[pos + 2]
         valueAt = pos + 3 + nameLength
@@ -444,6 +446,31 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
     return _newMessage((major, minor), code, requestId, tuple(groups)), pos
 
 
+def _template(
+    trail: List[Tuple[_Run, bool]], layout: Tuple[Optional[str], ...], named: int
+) -> _Template:
+    """
+    @return: the entry of C{_GROUPS} for a group read as the runs of C{trail},
+        each with whether its hole came after it.
+    """
+    segments: List[_Segment] = []
+    for run, holeTaken in trail:
+        hole = run[3]
+        if holeTaken:
+            assert hole is not None
+            segments.append(
+                (
+                    run[0] + hole[0],
+                    run[1],
+                    run[2] + hole[3],
+                    (hole[1], hole[2], hole[3]),
+                )
+            )
+        else:
+            segments.append((run[0], run[1], run[2], None))
+    return (segments[0][0], tuple(segments), layout, named)
+
+
 def _fromTemplate(
     data: bytes, pos: int, template: _Template, fields: List[_Field]
 ) -> int:
@@ -451,7 +478,7 @@ def _fromTemplate(
     Read the group at C{pos} as an entry of C{_GROUPS} says it is made: its runs
     (the same octets) and the holes after them (the same octets up to the value,
     which is read with the same checks as the fast path's), then the end of the
-    group.
+    group.  The caller has checked the octets of the first segment.
 
     @param fields: the group's fields so far (none), extended with what is read.
     @return: the offset of the tag that ends the group; -1 if the octets are not
@@ -461,21 +488,20 @@ def _fromTemplate(
     """
     startswith = data.startswith
     append = fields.append
-    for run, holeTaken in template[1]:
-        if not startswith(run[0], pos):
+    extend = fields.extend
+    first = True
+    for octets, runFields, length, hole in template[1]:
+        if first:
+            first = False
+        elif not startswith(octets, pos):
             return -1
-        fields.extend(run[1])
-        pos += run[2]
-        if not holeTaken:
+        extend(runFields)
+        pos += length
+        if hole is None:
             continue
-        hole = run[3]
-        assert hole is not None
-        if not startswith(hole[0], pos):
-            return -1
-        name, tag, headerLength = hole[1:]
-        valueAt = pos + headerLength
-        valueStart = valueAt + 2
-        pos = valueStart + ((data[valueAt] << 8) | data[valueAt + 1])
+        name, tag, headerLength = hole
+        valueStart = pos + 2
+        pos = valueStart + ((data[pos] << 8) | data[pos + 1])
         if pos - valueStart > 32767:
             raise _Slow()
         if tag in _STRING_TAGS:
@@ -486,7 +512,7 @@ def _fromTemplate(
             if pos > len(data):
                 raise _Slow()
             value = _Decoder(data, DEFAULT_LIMITS, False).value(
-                tag, valueStart, pos, "", valueAt - headerLength
+                tag, valueStart, pos, "", valueStart - 2 - headerLength
             )
         append((name, tag, value))
     # Past the end of the message, this raises.
