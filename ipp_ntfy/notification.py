@@ -37,6 +37,7 @@ from enum import IntEnum
 from operator import itemgetter
 from typing import (
     Any,
+    Callable,
     Dict,
     Iterable,
     List,

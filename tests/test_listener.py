@@ -22,6 +22,7 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.task import deferLater
 from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
@@ -207,7 +208,7 @@ class ChannelTestsMixin(_TestCase):
     def buildFrontEnd(self, listener: NotificationListener) -> Protocol:
         raise NotImplementedError()
 
-    def setUpChannel(self, sink: RecordingSink) -> None:
+    def setUpChannel(self, sink: Any) -> None:
         self.clock = MemoryReactorClock()
         self.sink = sink
         self.listener = NotificationListener(sink, clock=self.clock, source="test")
@@ -734,13 +735,11 @@ class ListenerBatchTestsMixin(ChannelTestsMixin):
         """
         for wrong in ([0], [0, 0, 0], (0, 0), succeed([0])):
             messages: List[dict[str, Any]] = []
-            from twisted.logger import globalLogPublisher
-
-            globalLogPublisher.addObserver(messages.append)
+            globalLogPublisher.addObserver(cast(Any, messages.append))
             try:
                 answer = self.answerFor(BatchSink(wrong), 2)
             finally:
-                globalLogPublisher.removeObserver(messages.append)
+                globalLogPublisher.removeObserver(cast(Any, messages.append))
             self.assertEqual(self.perReport(answer), [0x0505, 0x0505])
             self.assertTrue(
                 [m for m in messages if "the sink answered" in m["log_format"]]
