@@ -959,17 +959,22 @@ def _fastEvent(
     @return: the event, equal to what the full path gives; or C{None} when the
         group is not of that kind, and the full path decides.
     """
-    entries: Optional[List[Tuple[Optional[str], int, Value]]] = getattr(
-        group, "_fields", None
-    )
-    if entries is not None:
-        # A decoded group, whose attributes are only built when first asked for:
-        # read the decoder's flat list of (name, or None for an additional value,
-        # value tag, value) instead (Group._fields, which ipp.message keeps for
-        # that).  A group built from attributes has none.  The decoder's fast
-        # path also keeps the names of that list (Group._layout).
-        shape = getattr(group, "_layout", None) or tuple(map(_name, entries))
+    # A decoded group, whose attributes are only built when first asked for:
+    # read the decoder's flat list of (name, or None for an additional value,
+    # value tag, value) instead (Group._fields, which ipp.message keeps for
+    # that).  A group built from attributes has none.  The decoder's fast path
+    # also keeps the names of that list (Group._layout).
+    entries: Optional[List[Tuple[Optional[str], int, Value]]]
+    shape: Tuple[Optional[str], ...]
+    layout: Optional[Tuple[Optional[str], ...]] = getattr(group, "_layout", None)
+    if layout is not None:
+        shape = layout
+        entries = group._fields
     else:
+        entries = getattr(group, "_fields", None)
+        if entries is not None:
+            shape = tuple(map(_name, entries))
+    if entries is None:
         attributes = group.attributes
         shape = tuple(map(_name, attributes))
     try:
