@@ -713,7 +713,8 @@ class _Plan(NamedTuple):
     strings: Tuple[Tuple[str, int], ...]
     octets: Tuple[Tuple[str, int], ...]
     keywords: Tuple[Tuple[str, int, int], ...]
-    #: L{_readFields} for this shape, compiled (see L{_compileReader}).
+    #: The reader of the decoder's flat field list, compiled for this shape (see
+    #: L{_compileReader}).
     readFields: Callable[..., Optional[Dict[str, Any]]]
 
 
@@ -798,15 +799,16 @@ def _compileReader(
     keywords: Sequence[Tuple[str, int, int]],
 ) -> Callable[..., Optional[Dict[str, Any]]]:
     """
-    Compile what L{_readFields} and L{_fastEvent} do for one shape into one
+    Compile the reading of a decoded group of one shape (L{_readAttributes}, from
+    the decoder's flat field list, and the rest of L{_fastEvent}) into one
     function, C{read(entries, base, group)}, that gives the event's
-    C{__dict__} (a copy of C{base}, which holds every field with its default
-    value but C{source} and C{receivedAt}, with the group's fields and
-    C{attributes} set) or C{None} when a value does not have its field's type
-    or C{event} is empty.  A plan is
-    made once a shape and used for every group of it: at tens of thousands of
-    events a second, the loops of L{_readFields} and a dict filled field by
-    field cost more than the rest of the event.
+    C{__dict__}, or C{None} when a value does not have its field's type or
+    C{event} is empty.  The dict is a copy of C{base} (every field at its
+    default, and the report's C{source} and C{receivedAt}: see L{_base}) with
+    the group's fields and C{attributes} set.  A plan is made once a shape and
+    used for every group of it: at tens of thousands of events a second, loops
+    over the plan's fields and a dict filled from nothing cost more than the
+    rest of the event.
 
     Only the names of L{Event}'s fields and integers go into the source.
     """
@@ -858,53 +860,14 @@ def _compileReader(
     return read
 
 
-def _readFields(
-    entries: Sequence[Tuple[Optional[str], int, Value]],
-    plan: _Plan,
-    values: Dict[str, Any],
-) -> bool:
-    """
-    Read the typed fields of a group from the decoder's flat field list into
-    C{values}.
-
-    @return: whether every value has its field's type (else nothing is decided:
-        the full path reads the group).
-    """
-    for name, index in plan.ints:
-        value = entries[index][2]
-        if type(value) is not int or not _INT32_MIN <= value <= _INT32_MAX:
-            return False
-        values[name] = value
-    for name, index in plan.strings:
-        value = entries[index][2]
-        if type(value) is not str:
-            return False
-        values[name] = value
-    for name, index in plan.octets:
-        value = entries[index][2]
-        if type(value) is not bytes:
-            return False
-        values[name] = value
-    for name, start, stop in plan.keywords:
-        if stop == start + 1:
-            value = entries[start][2]
-            if type(value) is not str:
-                return False
-            values[name] = (value,)
-        else:
-            keywords = tuple([entry[2] for entry in entries[start:stop]])
-            for value in keywords:
-                if type(value) is not str:
-                    return False
-            values[name] = keywords
-    return True
-
-
 def _readAttributes(
     attributes: Sequence[Attribute], plan: _Plan, values: Dict[str, Any]
 ) -> bool:
     """
-    L{_readFields}, from the attributes of a group.
+    Read the typed fields of a group from its attributes into C{values}.
+
+    @return: whether every value has its field's type (else nothing is decided:
+        the full path reads the group).
     """
     for name, index in plan.ints:
         value = attributes[index][1][0]
