@@ -18,11 +18,12 @@ over and over):
      message of the set that aioipp's decoder can read.
 
 ipp_ntfy's decoder keeps caches of what it has seen: whole fields (_FIELDS), runs of
-known fields one after the other (_RUNS), whole collection values (_COLLECTIONS) and
-the attribute names of groups (_LAYOUTS).  "decode" is timed with them as a
-long-running client has them: the fields and collection values that differ between
-variants (and every run that holds such a field) are taken out of them before each
-pass over the variants (outside the timed span), the ones that repeat stay.  "cold"
+known fields one after the other (_RUNS), whole groups of runs (_GROUPS), whole
+collection values (_COLLECTIONS) and the attribute names of groups (_LAYOUTS).
+"decode" is timed with them as a long-running client has them: the fields and
+collection values that differ between variants (and every run that holds such a
+field, and every whole group) are taken out of them before each pass over the
+variants (outside the timed span), the ones that repeat stay.  "cold"
 empties them before every message (all but the attribute-name cache, _NAMES).
 
 Each round times every implementation on every message (one or more passes over all
@@ -79,7 +80,7 @@ _encodeModule = importlib.import_module("ipp_ntfy.ipp.encode")
 #: ipp_ntfy's cache of whole fields already decoded (None if the codec has none).
 FIELDS: Optional[Dict[bytes, Any]] = getattr(_decodeModule, "_FIELDS", None)
 #: The decoder's other caches, by name: emptied for "cold", pruned for "decode".
-CACHE_NAMES = ("_FIELDS", "_RUNS", "_COLLECTIONS", "_LAYOUTS")
+CACHE_NAMES = ("_FIELDS", "_RUNS", "_GROUPS", "_COLLECTIONS", "_LAYOUTS")
 
 #: The clock of the Python timings: time.perf_counter (wall time, the default), or
 #: time.thread_time with --clock cpu (the shim is switched to the matching C clock).
@@ -471,6 +472,11 @@ def forget(units: Sequence[bytes], module: Any = _decodeModule) -> None:
         pop = fields.pop
         for field in units:
             pop(field, None)
+    groups = getattr(module, "_GROUPS", None)
+    if groups:
+        # Whole groups are made of runs: all go, rather than keep one that holds
+        # a field taken out.
+        groups.clear()
     runs = getattr(module, "_RUNS", None)
     if runs:
         gone = set(units)

@@ -18,6 +18,12 @@ where taskset exists.  Rounds are interleaved (A, B, A, B...); medians are shown
     python3 bench/listener.py             # 3 rounds, 5 s each; about 2 minutes
     python3 bench/listener.py --quick     # 1 round, 2 s each
     python3 bench/listener.py --json out.json --duration 8 --rounds 5
+    python3 bench/listener.py --compare /tmp/old --only factory50
+
+--compare DIR also runs the 50-event NotificationFactory of another checkout
+(DIR, e.g. a git worktree of an earlier commit) in each round, right after this
+tree's, with the same server script and sink; --only keeps some of the runs
+(plain1, factory1, factory50, site50, deliverOurs, deliverAgent).
 """
 
 from __future__ import annotations
@@ -64,10 +70,17 @@ CANNED = (b"\x01\x00\x00\x00\x00\x00\x00\x05\x01"
           b"\x47\x00\x12attributes-charset\x00\x05utf-8"
           b"\x48\x00\x1battributes-natural-language\x00\x02en\x03")
 
-@implementer(INotificationSink)
+try:
+    from ipp_ntfy.interfaces import IBatchNotificationSink
+except ImportError:  # an older checkout (--compare)
+    IBatchNotificationSink = INotificationSink
+
+@implementer(IBatchNotificationSink)
 class Sink:
     def receive(self, event):
         return succeed(0)
+    def receiveMany(self, events):
+        return [0] * len(events)
 
 class Plain(Resource):
     isLeaf = True
@@ -261,9 +274,11 @@ def cpuSeconds(pid: int) -> float:
 class Server:
     """A server script in its own process, pinned to C{cpu}."""
 
-    def __init__(self, tmp: str, kind: str, cpu: int) -> None:
+    def __init__(
+        self, tmp: str, kind: str, cpu: int, script: str = "server.py"
+    ) -> None:
         self.process = subprocess.Popen(
-            pinned(cpu, [sys.executable, os.path.join(tmp, "server.py"), kind]),
+            pinned(cpu, [sys.executable, os.path.join(tmp, script), kind]),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -314,9 +329,14 @@ def wrk(port: int, lua: str, seconds: float) -> Tuple[float, int]:
 
 
 def serverRun(
-    tmp: str, kind: str, lua: str, seconds: float, warmup: float
+    tmp: str,
+    kind: str,
+    lua: str,
+    seconds: float,
+    warmup: float,
+    script: str = "server.py",
 ) -> Dict[str, float]:
-    server = Server(tmp, kind, 0)
+    server = Server(tmp, kind, 0, script)
     try:
         wrk(server.port, lua, warmup)
         before = server.cpu()
@@ -366,6 +386,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--duration", type=float, help="seconds per run (5)")
     parser.add_argument("--rounds", type=int, help="rounds (3)")
     parser.add_argument("--json", metavar="FILE", help="save every sample")
+    parser.add_argument(
+        "--compare",
+        metavar="DIR",
+        help="also run the 50-event NotificationFactory of the checkout in DIR",
+    )
+    parser.add_argument(
+        "--only", metavar="RUNS", help="comma-separated runs to keep (all)"
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -379,6 +407,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         f.write(prelude + SERVER)
     with open(os.path.join(tmp, "client.py"), "w") as f:
         f.write(prelude + CLIENT)
+    if args.compare:
+        other = os.path.abspath(args.compare)
+        with open(os.path.join(tmp, "server-compare.py"), "w") as f:
+            f.write(f"ROOT = {other!r}\nCONCURRENCY = {CONCURRENCY}\n" + SERVER)
     one = os.path.join(tmp, "one.lua")
     fifty = os.path.join(tmp, "fifty.lua")
     with open(one, "w") as f:
@@ -395,6 +427,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             "site50",
             "deliverOurs",
             "deliverAgent",
+            "factory50Compare",
         )
     }
     loads: List[float] = []
@@ -402,10 +435,22 @@ def main(argv: Optional[List[str]] = None) -> None:
         ("plain1", lambda: serverRun(tmp, "plain", one, seconds, warmup)),
         ("factory1", lambda: serverRun(tmp, "factory", one, seconds, warmup)),
         ("factory50", lambda: serverRun(tmp, "factory", fifty, seconds, warmup)),
+        (
+            "factory50Compare",
+            lambda: serverRun(
+                tmp, "factory", fifty, seconds, warmup, "server-compare.py"
+            ),
+        ),
         ("site50", lambda: serverRun(tmp, "site", fifty, seconds, warmup)),
         ("deliverOurs", lambda: clientRun(tmp, "ours", seconds, warmup)),
         ("deliverAgent", lambda: clientRun(tmp, "agent", seconds, warmup)),
     ]
+    kept = set(args.only.split(",")) if args.only else set(samples)
+    if not args.compare:
+        kept.discard("factory50Compare")
+    elif "factory50" in kept:
+        kept.add("factory50Compare")
+    runs = [(name, run) for name, run in runs if name in kept]
     try:
         for round_ in range(1, rounds + 1):
             for name, run in runs:
@@ -429,71 +474,109 @@ def main(argv: Optional[List[str]] = None) -> None:
             x[key] / y[key] for x, y in zip(samples[a], samples[b])
         )
 
-    plain, ours = med("plain1", "rate"), med("factory1", "rate")
-    reqRatio = ratios("factory1", "plain1", "rate")
-    cpuPlain = med("plain1", "cpuPerRequest") * 1e6
-    cpuOurs = med("factory1", "cpuPerRequest") * 1e6
-    cpuRatio = ratios("plain1", "factory1", "cpuPerRequest")
-    f50 = med("factory50", "rate") * 50
-    s50 = med("site50", "rate") * 50
-    f50cpu = med("factory50", "cpuPerRequest") / 50 * 1e6
-    s50cpu = med("site50", "cpuPerRequest") / 50 * 1e6
-    dOurs, dAgent = med("deliverOurs", "rate"), med("deliverAgent", "rate")
-    dRatio = ratios("deliverOurs", "deliverAgent", "rate")
-    dOursCpu = med("deliverOurs", "cpuPerEvent") * 1e6
-    dAgentCpu = med("deliverAgent", "cpuPerEvent") * 1e6
-    rows = [
-        ("1 event/POST: plain twisted.web Site, req/s", f"{plain:,.0f}", "", ""),
-        ("1 event/POST: NotificationFactory, req/s", f"{ours:,.0f}", "", ""),
-        (
-            "  ratio ours/plain (req/s)",
-            f"{reqRatio:.2f}",
-            "≥ 2",
-            verdict(reqRatio, 2),
-        ),
-        (
-            "  server CPU µs/request, plain / ours",
-            f"{cpuPlain:.1f} / {cpuOurs:.1f}",
-            "",
-            "",
-        ),
-        (
-            "  ratio plain/ours (CPU per request)",
-            f"{cpuRatio:.2f}",
-            "≥ 2",
-            verdict(cpuRatio, 2),
-        ),
-        (
-            "50 events/POST: NotificationFactory, events/s",
-            f"{f50:,.0f} ({f50cpu:.2f} CPU µs/event)",
-            "≥ 150,000",
-            verdict(f50, 150_000),
-        ),
-        (
-            "50 events/POST: NotificationSite (twisted.web), events/s",
-            f"{s50:,.0f} ({s50cpu:.2f} CPU µs/event)",
-            "",
-            "",
-        ),
-        (
-            "delivery: HttpDeliveryMethod.deliver, 50/call, events/s",
-            f"{dOurs:,.0f} ({dOursCpu:.1f} client CPU µs/event)",
-            "",
-            "",
-        ),
-        (
-            "delivery: plain Agent, 1 event/request, events/s",
-            f"{dAgent:,.0f} ({dAgentCpu:.1f} client CPU µs/event)",
-            "",
-            "",
-        ),
-        (
-            "  ratio ours/Agent (events/s)",
-            f"{dRatio:.2f}",
-            "≥ 3",
-            verdict(dRatio, 3),
-        ),
-    ]
+    rows: List[Tuple[str, str, str, str]] = []
+
+    def have(*names: str) -> bool:
+        return all(samples[name] for name in names)
+
+    if have("plain1", "factory1"):
+        plain, ours = med("plain1", "rate"), med("factory1", "rate")
+        reqRatio = ratios("factory1", "plain1", "rate")
+        cpuPlain = med("plain1", "cpuPerRequest") * 1e6
+        cpuOurs = med("factory1", "cpuPerRequest") * 1e6
+        cpuRatio = ratios("plain1", "factory1", "cpuPerRequest")
+        rows += [
+            ("1 event/POST: plain twisted.web Site, req/s", f"{plain:,.0f}", "", ""),
+            ("1 event/POST: NotificationFactory, req/s", f"{ours:,.0f}", "", ""),
+            (
+                "  ratio ours/plain (req/s)",
+                f"{reqRatio:.2f}",
+                "≥ 2",
+                verdict(reqRatio, 2),
+            ),
+            (
+                "  server CPU µs/request, plain / ours",
+                f"{cpuPlain:.1f} / {cpuOurs:.1f}",
+                "",
+                "",
+            ),
+            (
+                "  ratio plain/ours (CPU per request)",
+                f"{cpuRatio:.2f}",
+                "≥ 2",
+                verdict(cpuRatio, 2),
+            ),
+        ]
+    if have("factory50"):
+        f50 = med("factory50", "rate") * 50
+        f50cpu = med("factory50", "cpuPerRequest") / 50 * 1e6
+        rows.append(
+            (
+                "50 events/POST: NotificationFactory, events/s",
+                f"{f50:,.0f} ({f50cpu:.2f} CPU µs/event)",
+                "≥ 150,000",
+                verdict(f50, 150_000),
+            )
+        )
+    if have("factory50", "factory50Compare"):
+        c50 = med("factory50Compare", "rate") * 50
+        c50cpu = med("factory50Compare", "cpuPerRequest") / 50 * 1e6
+        rows += [
+            (
+                f"50 events/POST: NotificationFactory of {args.compare}, events/s",
+                f"{c50:,.0f} ({c50cpu:.2f} CPU µs/event)",
+                "",
+                "",
+            ),
+            (
+                "  ratio this/compared (events/s)",
+                f"{ratios('factory50', 'factory50Compare', 'rate'):.2f}",
+                "",
+                "",
+            ),
+            (
+                "  ratio compared/this (CPU per event)",
+                f"{ratios('factory50Compare', 'factory50', 'cpuPerRequest'):.2f}",
+                "",
+                "",
+            ),
+        ]
+    if have("site50"):
+        s50 = med("site50", "rate") * 50
+        s50cpu = med("site50", "cpuPerRequest") / 50 * 1e6
+        rows.append(
+            (
+                "50 events/POST: NotificationSite (twisted.web), events/s",
+                f"{s50:,.0f} ({s50cpu:.2f} CPU µs/event)",
+                "",
+                "",
+            )
+        )
+    if have("deliverOurs", "deliverAgent"):
+        dOurs, dAgent = med("deliverOurs", "rate"), med("deliverAgent", "rate")
+        dRatio = ratios("deliverOurs", "deliverAgent", "rate")
+        dOursCpu = med("deliverOurs", "cpuPerEvent") * 1e6
+        dAgentCpu = med("deliverAgent", "cpuPerEvent") * 1e6
+        rows += [
+            (
+                "delivery: HttpDeliveryMethod.deliver, 50/call, events/s",
+                f"{dOurs:,.0f} ({dOursCpu:.1f} client CPU µs/event)",
+                "",
+                "",
+            ),
+            (
+                "delivery: plain Agent, 1 event/request, events/s",
+                f"{dAgent:,.0f} ({dAgentCpu:.1f} client CPU µs/event)",
+                "",
+                "",
+            ),
+            (
+                "  ratio ours/Agent (events/s)",
+                f"{dRatio:.2f}",
+                "≥ 3",
+                verdict(dRatio, 3),
+            ),
+        ]
     print()
     print(
         f"{rounds} round(s) of {seconds:g} s, medians; ratios are medians of "

@@ -4,7 +4,7 @@ Every interface of ipp_ntfy, in one place.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Collection, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Collection, List, Optional, Sequence, Tuple, Union
 
 from zope.interface import Attribute, Interface
 
@@ -32,6 +32,34 @@ class INotificationSink(Interface):
             subscription, or a 0x05xx status for a temporary failure.  A failure
             counts as a temporary failure.  Nothing is acknowledged to the sender
             before it fires.
+        """
+
+
+class IBatchNotificationSink(INotificationSink):
+    """
+    A sink that can also take all the events of a report in one call.
+
+    A listener whose sink provides this interface calls L{receiveMany} once a
+    report rather than C{receive} once an event: one call, and one Deferred or
+    none, where C{receive} costs a Deferred an event (a sink that writes to disk
+    can also sync once a report).  C{receive} is still used by whoever has a
+    single event.
+    """
+
+    def receiveMany(
+        events: Sequence[Event],
+    ) -> Union[List[int], Deferred[List[int]]]:
+        """
+        Take the events of one report (L{ipp_ntfy.notification.Event}s, in
+        order), as C{receive} would take each in turn.
+
+        @return: the per-report status of each event, in order (the statuses of
+            C{receive}): as a list when they are known at once, which spares a
+            Deferred; else a Deferred that fires with that list once every event
+            is safely taken.  An exception, a failure, or anything but a list
+            of one status an event counts as a temporary failure of every event
+            of the call: nothing is acknowledged to the sender before the list
+            is given.
         """
 
 

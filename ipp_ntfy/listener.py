@@ -53,7 +53,7 @@ from zope.interface import implementer
 
 from . import http11
 from .http11 import CONTINUE, ParseError, RequestHead, RequestParser, response
-from .interfaces import INotificationSink
+from .interfaces import IBatchNotificationSink, INotificationSink
 from .ipp import IppDecodeError, Limits, Message, decode, encode
 from .notification import (
     Event,
@@ -126,7 +126,10 @@ class NotificationListener(Resource):
     Each event of a request goes to C{sink.receive} in order, one after the other;
     the response is written only once every one of them has fired, with the status
     each returned (a failure counts as server-error-temporary-error, so the sender
-    retries).  Nothing is acknowledged that the sink has not taken.
+    retries).  Nothing is acknowledged that the sink has not taken.  A sink that
+    provides L{IBatchNotificationSink} gets all the events of a request in one
+    call to C{sink.receiveMany} instead, and the response the statuses of its
+    list (all temporary failures if it fails).
 
     @ivar sink: the L{INotificationSink}.
     @ivar source: the name events are stamped with (L{Event.source}).
@@ -183,10 +186,11 @@ class NotificationListener(Resource):
 
         @param body: the request body.
         @param peer: who sent it, for logs.
-        @return: a Deferred that fires, once the sink has taken every event, with
-            C{(HTTP status, content type, body)}: 200 and an IPP response, or 400
-            and a line of text when the body is too short to be IPP.  It does not
-            fail.
+        @return: a Deferred that fires, once the sink has taken every event
+            (with C{receive} one by one, or with C{receiveMany} when the sink
+            provides L{IBatchNotificationSink}), with C{(HTTP status, content
+            type, body)}: 200 and an IPP response, or 400 and a line of text
+            when the body is too short to be IPP.  It does not fail.
         """
         if len(body) < 8:
             return succeed((400, b"text/plain; charset=utf-8", SHORT_BODY))
@@ -211,10 +215,17 @@ class NotificationListener(Resource):
             return succeed(
                 _ippAnswer(buildErrorResponse(requestId, version, e.statusCode, str(e)))
             )
-        statuses: List[int] = []
-        waiting = self._receiveAll(report.events, 0, statuses)
-        if waiting is None:
-            return succeed(self._answerFor(report, statuses))
+        waiting: Optional[Deferred[List[int]]]
+        if IBatchNotificationSink.providedBy(self.sink):
+            batch = self._receiveBatch(report.events)
+            if type(batch) is list:
+                return succeed(self._answerFor(report, batch))
+            waiting = cast(Deferred[List[int]], batch)
+        else:
+            statuses: List[int] = []
+            waiting = self._receiveAll(report.events, 0, statuses)
+            if waiting is None:
+                return succeed(self._answerFor(report, statuses))
 
         def failed(failure: Failure) -> Answer:
             self.log.failure("answering a report failed", failure)
@@ -298,6 +309,58 @@ class NotificationListener(Resource):
             rest = cast(Deferred[Any], result)
             return rest.addCallback(self._receiveRest, events, index + 1, statuses)
         return None
+
+    def _receiveBatch(
+        self, events: Sequence[Event]
+    ) -> Union[List[int], Deferred[List[int]]]:
+        """
+        Give all of C{events} to the sink's C{receiveMany}.
+
+        @return: the statuses when they are known at once (a list, or a Deferred
+            that has already fired with one); else a Deferred that fires with
+            them.  Either way, one status an event: a failure of the sink, or
+            an answer that is not one status an event, gives a temporary
+            failure for each.
+        """
+        try:
+            result = cast(IBatchNotificationSink, self.sink).receiveMany(events)
+        except Exception:
+            return self._batchFailed(Failure(), events)
+        if isinstance(result, Deferred):
+            statuses = _firedWith(result, list)
+            if statuses is None:
+                return result.addCallbacks(
+                    self._checkBatch,
+                    self._batchFailed,
+                    callbackArgs=(events,),
+                    errbackArgs=(events,),
+                )
+            result = statuses
+        return self._checkBatch(result, events)
+
+    def _checkBatch(self, statuses: object, events: Sequence[Event]) -> List[int]:
+        """
+        @return: C{statuses} if it is a list of one status an event; else (a
+            bug of the sink, logged) a temporary failure for each event.
+        """
+        if type(statuses) is list and len(statuses) == len(events):
+            return statuses
+        self.log.error(
+            "the sink answered {count} events with {statuses!r}",
+            count=len(events),
+            statuses=statuses,
+        )
+        return [ReportStatus.TEMPORARY_FAILURE] * len(events)
+
+    def _batchFailed(self, failure: Failure, events: Sequence[Event]) -> List[int]:
+        """
+        Log the sink's failure to take C{events}, which counts as a temporary
+        failure of each: the sender retries them.
+        """
+        self.log.failure(
+            "the sink failed to take {count} events", failure, count=len(events)
+        )
+        return [ReportStatus.TEMPORARY_FAILURE] * len(events)
 
     def _receiveRest(
         self, _: object, events: Sequence[Event], start: int, statuses: List[int]

@@ -38,6 +38,7 @@ from enum import IntEnum
 from operator import itemgetter
 from typing import (
     Any,
+    Callable,
     Dict,
     Iterable,
     List,
@@ -719,6 +720,9 @@ class _Plan(NamedTuple):
     strings: Tuple[Tuple[str, int], ...]
     octets: Tuple[Tuple[str, int], ...]
     keywords: Tuple[Tuple[str, int, int], ...]
+    #: The reader of the decoder's flat field list, compiled for this shape (see
+    #: L{_compileReader}).
+    readFields: Callable[..., Optional[Dict[str, Any]]]
 
 
 _RANK = {name: rank for rank, name in enumerate(_ORDER)}
@@ -786,56 +790,91 @@ def _plan(shape: Tuple[Optional[str], ...]) -> Optional[_Plan]:
             octets.append((core.field, index))
         else:
             keywords.append((core.field, index, stop))
-    return _Plan(tuple(ints), tuple(strings), tuple(octets), tuple(keywords))
+    return _Plan(
+        tuple(ints),
+        tuple(strings),
+        tuple(octets),
+        tuple(keywords),
+        _compileReader(ints, strings, octets, keywords),
+    )
 
 
-def _readFields(
-    entries: Sequence[Tuple[Optional[str], int, Value]],
-    plan: _Plan,
-    values: Dict[str, Any],
-) -> bool:
+def _compileReader(
+    ints: Sequence[Tuple[str, int]],
+    strings: Sequence[Tuple[str, int]],
+    octets: Sequence[Tuple[str, int]],
+    keywords: Sequence[Tuple[str, int, int]],
+) -> Callable[..., Optional[Dict[str, Any]]]:
     """
-    Read the typed fields of a group from the decoder's flat field list into
-    C{values}.
+    Compile the reading of a decoded group of one shape (L{_readAttributes}, from
+    the decoder's flat field list, and the rest of L{_fastEvent}) into one
+    function, C{read(entries, base, group)}, that gives the event's
+    C{__dict__}, or C{None} when a value does not have its field's type or
+    C{event} is empty.  The dict is a copy of C{base} (every field at its
+    default, and the report's C{source} and C{receivedAt}: see L{_base}) with
+    the group's fields and C{attributes} set.  A plan is made once a shape and
+    used for every group of it: at tens of thousands of events a second, loops
+    over the plan's fields and a dict filled from nothing cost more than the
+    rest of the event.
 
-    @return: whether every value has its field's type (else nothing is decided:
-        the full path reads the group).
+    Only the names of L{Event}'s fields and integers go into the source.
     """
-    for name, index in plan.ints:
-        value = entries[index][2]
-        if type(value) is not int or not _INT32_MIN <= value <= _INT32_MAX:
-            return False
-        values[name] = value
-    for name, index in plan.strings:
-        value = entries[index][2]
-        if type(value) is not str:
-            return False
-        values[name] = value
-    for name, index in plan.octets:
-        value = entries[index][2]
-        if type(value) is not bytes:
-            return False
-        values[name] = value
-    for name, start, stop in plan.keywords:
+    local: Dict[str, str] = {}
+    body: List[str] = []
+    checks: List[str] = []
+    for kind, pairs in (("int", ints), ("str", strings), ("bytes", octets)):
+        for name, index in pairs:
+            local[name] = name
+            body.append(f"    {name} = entries[{index}][2]")
+            checks.append(f"type({name}) is {kind}")
+            if kind == "int":
+                checks.append(f"{_INT32_MIN} <= {name} <= {_INT32_MAX}")
+    several: List[str] = []
+    for name, start, stop in keywords:
         if stop == start + 1:
-            value = entries[start][2]
-            if type(value) is not str:
-                return False
-            values[name] = (value,)
+            body.append(f"    {name} = entries[{start}][2]")
+            checks.append(f"type({name}) is str")
+            local[name] = f"({name},)"
         else:
-            keywords = tuple([entry[2] for entry in entries[start:stop]])
-            for value in keywords:
-                if type(value) is not str:
-                    return False
-            values[name] = keywords
-    return True
+            local[name] = name
+            several.append(
+                f"    {name} = tuple([entry[2] for entry in entries[{start}:{stop}]])\n"
+                f"    for value in {name}:\n"
+                f"        if type(value) is not str:\n"
+                f"            return None"
+            )
+    assert local["event"] == "event"
+    assert all(name in _DEFAULTS for name in local)
+    source = "\n".join(
+        [
+            "def read(entries, base, group):",
+            *body,
+            f"    if not ({' and '.join(checks)}):",
+            "        return None",
+            *several,
+            "    if not event:",
+            "        return None",
+            # A copy of a dict of the same keys is quicker than a dict display.
+            "    values = base.copy()",
+            *[f"    values[{name!r}] = {value}" for name, value in local.items()],
+            "    values['attributes'] = group",
+            "    return values",
+        ]
+    )
+    namespace: Dict[str, Any] = {}
+    exec(compile(source, "<ipp_ntfy.notification plan>", "exec"), namespace)
+    read: Callable[..., Optional[Dict[str, Any]]] = namespace["read"]
+    return read
 
 
 def _readAttributes(
     attributes: Sequence[Attribute], plan: _Plan, values: Dict[str, Any]
 ) -> bool:
     """
-    L{_readFields}, from the attributes of a group.
+    Read the typed fields of a group from its attributes into C{values}.
+
+    @return: whether every value has its field's type (else nothing is decided:
+        the full path reads the group).
     """
     for name, index in plan.ints:
         value = attributes[index][1][0]
@@ -863,8 +902,22 @@ def _readAttributes(
     return True
 
 
+def _base(source: str, receivedAt: Optional[datetime.datetime]) -> Dict[str, Any]:
+    """
+    @return: the fields of an event with their default values, but C{source}
+        and C{receivedAt}: what L{_fastEvent} copies for each event.
+    """
+    base = _DEFAULTS.copy()
+    base["source"] = source
+    base["receivedAt"] = receivedAt
+    return base
+
+
 def _fastEvent(
-    group: Group, source: str, receivedAt: Optional[datetime.datetime]
+    group: Group,
+    source: str,
+    receivedAt: Optional[datetime.datetime],
+    base: Optional[Dict[str, Any]] = None,
 ) -> Optional[Event]:
     """
     Read an event from an event-notification group that already is what L{Event}
@@ -872,19 +925,26 @@ def _fastEvent(
 
     @param source: a C{str}.
     @param receivedAt: C{None} or an aware datetime in UTC (as L{_utc} gives).
+    @param base: C{_base(source, receivedAt)}, made once for many events.
     @return: the event, equal to what the full path gives; or C{None} when the
         group is not of that kind, and the full path decides.
     """
-    entries: Optional[List[Tuple[Optional[str], int, Value]]] = getattr(
-        group, "_fields", None
-    )
-    if entries is not None:
-        # A decoded group, whose attributes are only built when first asked for:
-        # read the decoder's flat list of (name, or None for an additional value,
-        # value tag, value) instead (Group._fields, which ipp.message keeps for
-        # that).  A group built from attributes has none.
-        shape = tuple(map(_name, entries))
+    # A decoded group, whose attributes are only built when first asked for:
+    # read the decoder's flat list of (name, or None for an additional value,
+    # value tag, value) instead (Group._fields, which ipp.message keeps for
+    # that).  A group built from attributes has none.  The decoder's fast path
+    # also keeps the names of that list (Group._layout).
+    entries: Optional[List[Tuple[Optional[str], int, Value]]]
+    shape: Tuple[Optional[str], ...]
+    layout: Optional[Tuple[Optional[str], ...]] = getattr(group, "_layout", None)
+    if layout is not None:
+        shape = layout
+        entries = group._fields
     else:
+        entries = getattr(group, "_fields", None)
+        if entries is not None:
+            shape = tuple(map(_name, entries))
+    if entries is None:
         attributes = group.attributes
         shape = tuple(map(_name, attributes))
     try:
@@ -896,16 +956,20 @@ def _fastEvent(
         _PLANS[shape] = plan
     if plan is None:
         return None
-    values = _DEFAULTS.copy()
     if entries is not None:
-        read = _readFields(entries, plan, values)
+        if base is None:
+            base = _base(source, receivedAt)
+        fromFields = plan.readFields(entries, base, group)
+        if fromFields is None:
+            return None
+        values = fromFields
     else:
-        read = _readAttributes(attributes, plan, values)
-    if not read or not values["event"]:
-        return None
-    values["source"] = source
-    values["receivedAt"] = receivedAt
-    values["attributes"] = group
+        values = _DEFAULTS.copy()
+        if not _readAttributes(attributes, plan, values) or not values["event"]:
+            return None
+        values["source"] = source
+        values["receivedAt"] = receivedAt
+        values["attributes"] = group
     event: Event = _newObject(Event)
     _setAttribute(event, "__dict__", values)
     return event
@@ -1357,6 +1421,10 @@ def _stringValue(group: Group, name: str, index: int) -> Optional[str]:
     return value
 
 
+# As a plain int: an IntEnum member is looked up at some cost, once an event.
+_EVENT_NOTIFICATION = int(GroupTag.EVENT_NOTIFICATION)
+
+
 def parseReport(
     message: Message,
     *,
@@ -1445,14 +1513,16 @@ def parseReport(
     except NotificationError:
         received, fast = None, False
     events = []
+    eventTag = _EVENT_NOTIFICATION
+    base = _base(source, received) if fast else None
     for index, group in enumerate(message.groups[1:], 2):
-        if group.tag != GroupTag.EVENT_NOTIFICATION:
+        if group.tag != eventTag:
             raise NotificationError(
                 f"{groupTagName(group.tag)} in a report: only "
                 "event-notification-attributes-tag groups follow the operation group",
                 index,
             )
-        event = _fastEvent(group, source, received) if fast else None
+        event = _fastEvent(group, source, received, base) if fast else None
         if event is None:
             try:
                 event = _fullEvent(group, source, receivedAt, "utf-8", naturalLanguage)

@@ -8,24 +8,26 @@ from __future__ import annotations
 import json
 import os
 import stat
-from typing import IO, Optional
+from typing import IO, List, Optional, Sequence
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from .interfaces import INotificationSink
+from .interfaces import IBatchNotificationSink
 from .notification import Event, ReportStatus
 
 
-@implementer(INotificationSink)
+@implementer(IBatchNotificationSink)
 class JSONLinesSink:
     """
     Writes each event's JSON form (L{Event.toJSON}) as one line, flushed (and, for
-    a regular file, fsynced) before the event is acknowledged.
+    a regular file, fsynced) before the event is acknowledged.  The events of a
+    report (L{receiveMany}) are written together and flushed and synced once.
 
     A write that fails (disk full) fails the event, so the sender keeps it and
-    retries.
+    retries; in L{receiveMany}, every event of the call (lines written before
+    the failure may then come again when the sender retries).
 
     @param stream: a text stream open for writing.
     @param sync: fsync after each event when C{stream} is a file on disk.
@@ -62,3 +64,31 @@ class JSONLinesSink:
             event=event.event,
         )
         return succeed(int(ReportStatus.CONSUMED))
+
+    def receiveMany(self, events: Sequence[Event]) -> List[int]:
+        """
+        Write the lines of C{events}, then flush and sync once.
+
+        @return: consumed for each event, once they are on disk.
+        @raise Exception: if writing fails (the listener answers a temporary
+            failure for each event).
+        """
+        try:
+            self.stream.write(
+                "".join([json.dumps(event.toJSON()) + "\n" for event in events])
+            )
+            self.stream.flush()
+            if self._fileno is not None:
+                os.fsync(self._fileno)
+        except Exception:
+            self.log.failure("could not write {count} events", count=len(events))
+            raise
+        self.count += len(events)
+        for event in events:
+            self.log.debug(
+                "event {sequence} of subscription {subscriptionId}: {event}",
+                subscriptionId=event.subscriptionId,
+                sequence=event.sequenceNumber,
+                event=event.event,
+            )
+        return [int(ReportStatus.CONSUMED)] * len(events)

@@ -1347,6 +1347,7 @@ def clearCaches():
     for cache in (
         decodeModule._FIELDS,
         decodeModule._RUNS,
+        decodeModule._GROUPS,
         decodeModule._COLLECTIONS,
         decodeModule._LAYOUTS,
     ):
@@ -1522,6 +1523,149 @@ class CachedRunTests(DecodeAssertions):
             data = path.read_bytes()
             fast, end = decodeModule._fastDecode(data)
             self.assertEqual((fast, end), carefulDecode(data))
+
+
+class CachedGroupTests(DecodeAssertions):
+    """
+    The fast path remembers groups read as nothing but runs and their holes
+    (C{_GROUPS}), and reads a group with the same octets but for the values of
+    the holes in one go: the same message as from scratch, or a fall back to
+    the field by field reading where the octets part.
+    """
+
+    def setUp(self):
+        clearCaches()
+
+    ab = keyword("a", "x") + keyword("b", "y")
+    cd = keyword("c", "x") + keyword("d", "y")
+
+    def event(self, n, m, tail=""):
+        """
+        A group of the runs C{ab} and C{cd} with changing integers after each.
+        """
+        return "07" + self.ab + integer("n", n) + self.cd + integer("m", m) + tail
+
+    def learn(self, groups=1):
+        for n in range(3):
+            decode(
+                bytes.fromhex(
+                    HEADER + "".join(self.event(n + i, n) for i in range(groups)) + "03"
+                )
+            )
+        self.assertTrue(decodeModule._GROUPS)
+
+    def test_groupTaken(self):
+        """
+        Groups of a known shape, with other values in the holes, decode as from
+        scratch, and keep the names of their fields as their layout.
+        """
+        self.learn()
+        data = bytes.fromhex(
+            HEADER
+            + self.event(70, 80)
+            + self.event(0, 2**31 - 1)
+            + self.event(3, 4)
+            + "03"
+        )
+        message = self.assertRoundTrip(data)
+        self.assertPathsAgree(data)
+        self.assertEqual(
+            [(g.value("n"), g.value("m")) for g in message.groups],
+            [(70, 80), (0, 2**31 - 1), (3, 4)],
+        )
+        for group in message.groups:
+            self.assertEqual(group._layout, ("a", "b", "n", "c", "d", "m"))
+            self.assertEqual(group._layout, tuple(f[0] for f in group._fields))
+
+    def test_layoutOfEveryGroup(self):
+        """
+        Whichever way the fast path reads a group, it keeps the names of its
+        fields as the group's layout.
+        """
+        self.learn()
+        data = bytes.fromhex(
+            HEADER
+            + "01"
+            + keyword("q", "r")
+            + self.event(1, 2)
+            + "04"
+            + self.cd
+            + self.ab
+            + field(0x44, "", "7a")
+            + "03"
+        )
+        for _ in range(3):
+            fast, _ = decodeModule._fastDecode(data)
+            for group in fast.groups:
+                self.assertEqual(group._layout, tuple(f[0] for f in group._fields))
+        self.assertEqual(fast.groups[2]._layout, ("c", "d", "a", "b", None))
+
+    def test_octetsPartLater(self):
+        """
+        A group that starts as a known one and then differs (another field, one
+        more, one less, another tag, another name in a hole) is read field by
+        field from where it parts, to the same message as from scratch.
+        """
+        self.learn()
+        variants = [
+            self.event(1, 2, keyword("e", "z")),
+            "07" + self.ab + integer("n", 1) + self.cd,
+            "07" + self.ab + integer("n", 1) + keyword("c", "x"),
+            "07" + self.ab + integer("n", 1) + self.ab,
+            "07" + self.ab + field(0x23, "6e", "00000001") + self.cd,
+            "07" + self.ab + integer("o", 1) + self.cd + integer("m", 2),
+            "07" + self.ab + keyword("n", "s") + self.cd + integer("m", 2),
+            "07" + self.ab + integer("n", 1) + self.cd + integer("m", 2) + self.ab,
+        ]
+        for variant in variants:
+            for before in ["", self.event(5, 6)]:
+                data = bytes.fromhex(HEADER + before + variant + "03")
+                self.assertPathsAgree(data)
+                self.assertPathsAgree(data)
+
+    def test_cutShort(self):
+        """
+        A known group cut short anywhere gives the careful decoder's error.
+        """
+        self.learn()
+        data = bytes.fromhex(HEADER + self.event(1, 2) + self.event(3, 4) + "03")
+        for end in range(len(data)):
+            self.assertPathsAgree(data[:end])
+
+    def test_anotherShapeWithTheSameStart(self):
+        """
+        Groups of two shapes that start alike, one after the other: each is
+        remembered, and each read as it is.
+        """
+        other = "07" + self.ab + integer("n", 1) + keyword("e", "z") + integer("m", 0)
+        for n in range(4):
+            data = bytes.fromhex(
+                HEADER
+                + self.event(n, n)
+                + other.replace("00000001", f"{n:08x}")
+                + self.event(n, 1)
+                + "03"
+            )
+            self.assertPathsAgree(data)
+        [candidates] = decodeModule._GROUPS.values()
+        self.assertGreaterEqual(len(candidates), 2)
+
+    def test_bounded(self):
+        """
+        The group cache holds at most about a megabyte of octets.
+        """
+        for i in range(400):
+            big = "".join(keyword(name, f"{i:04d}" * 50) for name in "abcd")
+            for n in range(3):
+                decode(bytes.fromhex(HEADER + "01" + big + integer("n", n) + "03"))
+        held = sum(
+            segment[2]
+            for entries in decodeModule._GROUPS.values()
+            for entry in entries
+            for segment in entry[1]
+        )
+        self.assertLessEqual(held, decodeModule._MAX_HELD)
+        self.assertGreater(held, 0)
 
 
 class CachedCollectionTests(DecodeAssertions):

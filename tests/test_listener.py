@@ -13,7 +13,7 @@ import datetime
 import io
 import json
 import os
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple, cast
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, cast
 
 from twisted.internet import reactor as _reactor
 from twisted.internet.address import IPv4Address
@@ -22,6 +22,7 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.task import deferLater
 from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
@@ -29,7 +30,7 @@ from twisted.web.iweb import UNKNOWN_LENGTH
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from ipp_ntfy.interfaces import INotificationSink
+from ipp_ntfy.interfaces import IBatchNotificationSink, INotificationSink
 from ipp_ntfy.ipp import GroupTag, Message, decode, encode
 from ipp_ntfy.listener import (
     NotificationFactory,
@@ -98,6 +99,40 @@ class RecordingSink:
                 return fail(status)
             return succeed(int(status))  # type: ignore[call-overload]
         return succeed(0)
+
+
+@implementer(IBatchNotificationSink)
+class BatchSink:
+    """
+    Takes the events of a report in one call to C{receiveMany}, which answers
+    with C{answer}: a list, a Deferred, an exception to raise, or C{"wait"} for
+    a Deferred the test fires (L{pending}).  C{receive} is not to be used.
+    """
+
+    def __init__(self, answer: object = None) -> None:
+        self.answer = answer
+        self.calls: List[List[Event]] = []
+        self.pending: List[Deferred[List[int]]] = []
+
+    @property
+    def events(self) -> List[Event]:
+        return [event for call in self.calls for event in call]
+
+    def receive(self, event: Event) -> Deferred[int]:
+        raise AssertionError("receive called on a batch sink")
+
+    def receiveMany(self, events: Sequence[Event]) -> Any:
+        self.calls.append(list(events))
+        answer = self.answer
+        if answer is None:
+            return [0] * len(events)
+        if answer == "wait":
+            d: Deferred[List[int]] = Deferred()
+            self.pending.append(d)
+            return d
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
 
 def httpRequest(
@@ -173,7 +208,7 @@ class ChannelTestsMixin(_TestCase):
     def buildFrontEnd(self, listener: NotificationListener) -> Protocol:
         raise NotImplementedError()
 
-    def setUpChannel(self, sink: RecordingSink) -> None:
+    def setUpChannel(self, sink: Any) -> None:
         self.clock = MemoryReactorClock()
         self.sink = sink
         self.listener = NotificationListener(sink, clock=self.clock, source="test")
@@ -606,6 +641,123 @@ class ListenerStatusTestsMixin(ChannelTestsMixin):
         self.assertEqual(self.transport.value(), b"")
 
 
+class ListenerBatchTestsMixin(ChannelTestsMixin):
+    """
+    A sink that takes a report's events in one call
+    (L{IBatchNotificationSink}), through either front end.
+    """
+
+    def answerFor(self, sink: Any, count: int) -> Message:
+        self.setUpChannel(sink)
+        self.channel.dataReceived(httpRequest(reportBody(count)))
+        [(status, _, body)] = self.responses()
+        self.assertEqual(status, 200)
+        return decode(body)
+
+    def perReport(self, answer: Message) -> List[object]:
+        return [
+            g.value("notification-report-status-code", 0)
+            for g in answer.groupsOf(GroupTag.EVENT_NOTIFICATION)
+        ]
+
+    def test_oneCall(self) -> None:
+        """
+        All the events of a report go to C{receiveMany} in one call, in order,
+        read as they are for C{receive}.
+        """
+        sink = BatchSink()
+        answer = self.answerFor(sink, 3)
+        self.assertEqual(answer.statusCode, 0)
+        [events] = sink.calls
+        self.assertEqual([e.sequenceNumber for e in events], [1, 2, 3])
+        self.setUpChannel(RecordingSink())
+        self.channel.dataReceived(httpRequest(reportBody(3)))
+        self.assertEqual(events, self.sink.events)
+
+    def test_sameBytesAsOneByOne(self) -> None:
+        """
+        The answer is byte for byte the one a sink taking the events one by
+        one, with the same statuses, gets.
+        """
+        for statuses in ([0, 0, 0], [0, 0x0406, 0], [0x0406, 0x0505, 0x0006]):
+            self.setUpChannel(BatchSink(list(statuses)))
+            self.channel.dataReceived(httpRequest(reportBody(3)))
+            batch = self.responses()[0][2]
+            self.setUpChannel(RecordingSink(list(statuses)))
+            self.channel.dataReceived(httpRequest(reportBody(3)))
+            self.assertEqual(self.responses()[0][2], batch)
+
+    def test_statuses(self) -> None:
+        answer = self.answerFor(BatchSink([0, ReportStatus.NOT_FOUND, 0]), 3)
+        self.assertEqual(answer.statusCode, 0x0004)
+        self.assertEqual(self.perReport(answer), [0, 0x0406, 0])
+
+    def test_firedDeferred(self) -> None:
+        answer = self.answerFor(BatchSink(succeed([0x0406, 0])), 2)
+        self.assertEqual(self.perReport(answer), [0x0406, 0])
+
+    def test_nothingAcknowledgedBeforeTheSink(self) -> None:
+        """
+        No answer is written until the Deferred of C{receiveMany} fires.
+        """
+        self.setUpChannel(BatchSink("wait"))
+        self.channel.dataReceived(httpRequest(reportBody(2)))
+        self.assertEqual(len(self.sink.events), 2)
+        self.assertEqual(self.transport.value(), b"")
+        self.sink.pending[0].callback([0, ReportStatus.CANCEL_SUBSCRIPTION])
+        [(status, _, body)] = self.responses()
+        self.assertEqual(self.perReport(decode(body)), [0, 0x0006])
+
+    def test_raisingIsTemporary(self) -> None:
+        answer = self.answerFor(BatchSink(RuntimeError("disk full")), 2)
+        self.assertEqual(answer.statusCode, 0x0416)
+        self.assertEqual(self.perReport(answer), [0x0505, 0x0505])
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_failedDeferredIsTemporary(self) -> None:
+        answer = self.answerFor(BatchSink(fail(RuntimeError("disk full"))), 2)
+        self.assertEqual(self.perReport(answer), [0x0505, 0x0505])
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_laterFailureIsTemporary(self) -> None:
+        self.setUpChannel(BatchSink("wait"))
+        self.channel.dataReceived(httpRequest(reportBody(2)))
+        self.assertEqual(self.transport.value(), b"")
+        self.sink.pending[0].errback(RuntimeError("disk full"))
+        [(status, _, body)] = self.responses()
+        self.assertEqual(self.perReport(decode(body)), [0x0505, 0x0505])
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_wrongAnswerIsTemporary(self) -> None:
+        """
+        A list of the wrong length, or something else than a list, is a bug
+        of the sink: nothing is acknowledged, and it is logged.
+        """
+        for wrong in ([0], [0, 0, 0], (0, 0), succeed([0])):
+            messages: List[dict[str, Any]] = []
+            globalLogPublisher.addObserver(cast(Any, messages.append))
+            try:
+                answer = self.answerFor(BatchSink(wrong), 2)
+            finally:
+                globalLogPublisher.removeObserver(cast(Any, messages.append))
+            self.assertEqual(self.perReport(answer), [0x0505, 0x0505])
+            self.assertTrue(
+                [m for m in messages if "the sink answered" in m["log_format"]]
+            )
+
+
+class SiteBatchTests(ListenerBatchTestsMixin, SiteFrontEnd, SynchronousTestCase):
+    """
+    A batch sink through L{NotificationSite}.
+    """
+
+
+class FactoryBatchTests(ListenerBatchTestsMixin, FactoryFrontEnd, SynchronousTestCase):
+    """
+    A batch sink through L{NotificationFactory}.
+    """
+
+
 class SiteHTTPTests(ListenerHTTPTestsMixin, SiteFrontEnd, SynchronousTestCase):
     """
     The shared HTTP behaviour, through L{NotificationSite}.
@@ -915,6 +1067,46 @@ class JSONLinesSinkTests(SynchronousTestCase):
                 line = json.loads(reader.readline())
         self.assertEqual(line["notify-subscribed-event"], "job-completed")
         self.assertEqual(line["notify-sequence-number"], 1)
+
+    def test_receiveMany(self) -> None:
+        """
+        The events of a report are written in order, flushed and synced once,
+        before the statuses are given.
+        """
+        path = self.mktemp()
+        with open(path, "w", encoding="utf-8") as raw:
+            flushes: List[int] = []
+            stream = cast(Any, raw)
+            sink = JSONLinesSink(stream)
+            self.assertTrue(verifyObject(IBatchNotificationSink, sink))
+            original = raw.flush
+
+            def flush() -> None:
+                flushes.append(1)
+                original()
+
+            stream.flush = flush
+            statuses = sink.receiveMany([makeEvent(n) for n in (1, 2, 3)])
+            self.assertEqual(statuses, [0, 0, 0])
+            self.assertEqual(len(flushes), 1)
+            with open(path, encoding="utf-8") as reader:
+                lines = [json.loads(line) for line in reader]
+        self.assertEqual([line["notify-sequence-number"] for line in lines], [1, 2, 3])
+        self.assertEqual(lines[0], makeEvent(1).toJSON())
+        self.assertEqual(sink.count, 3)
+
+    def test_receiveManyFailureRaises(self) -> None:
+        class Broken:
+            def write(self, text: str) -> int:
+                raise OSError(28, "No space left on device")
+
+            def flush(self) -> None:
+                pass
+
+        sink = JSONLinesSink(Broken(), sync=False)  # type: ignore[arg-type]
+        self.assertRaises(OSError, sink.receiveMany, [makeEvent(1), makeEvent(2)])
+        self.assertEqual(sink.count, 0)
+        self.flushLoggedErrors(OSError)
 
     def test_writeFailureFailsTheEvent(self) -> None:
         class Broken:

@@ -28,6 +28,7 @@ from .errors import IppDecodeError
 from .limits import DEFAULT_LIMITS, Limits
 from .message import Attribute, Group, Message, _newMessage, _newObject
 from .message import _setFields as _setGroupFields
+from .message import _setLayout as _setGroupLayout
 from .message import _setTag as _setGroupTag
 from .tags import valueTagName
 from .values import (
@@ -159,10 +160,11 @@ _COLLECTIONS: dict[bytes, List[_CollectionEntry]] = {}
 _MAX_COLLECTION_BYTES = 4096
 _KEY_SIZES = (128, 64, 32, 16)
 _MIN_KEY = _KEY_SIZES[-1]
-# An entry of _RUNS or _COLLECTIONS is only taken where the message holds the whole
-# of its octets: a run or a collection is the same octets, or it is another one.
+# An entry of _RUNS, _GROUPS or _COLLECTIONS is only taken where the message holds
+# the whole of its octets: a run or a collection is the same octets, or it is
+# another one.
 # Entries with the same key (events of several kinds start with the same field) are
-# a few candidates, the latest first.  Each of the two caches holds at most
+# a few candidates, the latest first.  Each of these caches holds at most
 # _MAX_HELD octets, counting for the objects too (_ENTRY_COST for each entry,
 # _FIELD_COST for each field of a run, _MEMBER_COST for each member of a collection),
 # and is emptied when full.
@@ -172,6 +174,20 @@ _ENTRY_COST = 128
 _FIELD_COST = 64
 _MEMBER_COST = 192
 _HELD: dict[int, int] = {}
+# Whole groups read before as nothing but runs and their holes, found by the octets
+# of the group's first field: the octets of the first segment, the segments, the
+# group's layout (see below) and its attribute count.  A segment is a run, or a run
+# and the octets of the hole after it up to its value-length (both in one, to be
+# compared at once): its octets, the run's fields, its length, and the hole's name,
+# tag and header length (None for a run alone).  The events of a report come one
+# after the other in groups of the same few shapes: a group that has the octets of
+# the same runs, and the same holes after them, is read without a look in _RUNS
+# and without its names checked again.  Candidates and bounds as for _RUNS.
+_Segment = Tuple[
+    bytes, Tuple[_Field, ...], int, Optional[Tuple[Optional[str], int, int]]
+]
+_Template = Tuple[bytes, Tuple[_Segment, ...], Tuple[Optional[str], ...], int]
+_GROUPS: dict[bytes, List[_Template]] = {}
 # The names of the fields of a group (None for an additional value), as a tuple, for
 # groups that passed the checks on names (see _checkLayout): their attribute count.
 _LAYOUTS: dict[Tuple[Optional[str], ...], int] = {}
@@ -202,6 +218,7 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
     known = _FIELDS
     runs = _RUNS
     layouts = _LAYOUTS
+    templates = _GROUPS
     startswith = data.startswith
     groups: List[Group] = []
     fields: List[_Field] = []
@@ -211,17 +228,37 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
     count = 0
     decoder = None
     pos = 8
+    # The group being read: its layout and attribute count when an entry of
+    # _GROUPS gave them; else the runs taken so far, each with whether its hole
+    # was taken too (None once anything else was read), and its first field.
+    layout: Optional[Tuple[Optional[str], ...]] = None
+    named = 0
+    trail: Optional[List[Tuple[_Run, bool]]] = None
+    trailKey = b""
+    template: Optional[_Template] = None
     while True:
         # Here a group starts, or a field after one that was not known (or after a
         # run): where a run may start.
         tag = data[pos]
         if tag < 0x10:
             if groupTag >= 0:
-                if fields:
-                    layout = tuple(map(_fieldName, fields))
-                    named = layouts.get(layout)
-                    count += _checkLayout(layout) if named is None else named
                 group = _newObject(Group)
+                if fields:
+                    if layout is None:
+                        layout = tuple(map(_fieldName, fields))
+                        counted = layouts.get(layout)
+                        named = _checkLayout(layout) if counted is None else counted
+                        if trail:
+                            template = _template(trail, layout, named)
+                            _remember(
+                                templates,
+                                trailKey,
+                                template,
+                                sum([segment[2] for segment in template[1]])
+                                + _FIELD_COST * len(fields),
+                            )
+                    count += named
+                    _setGroupLayout(group, layout)
                 _setGroupTag(group, groupTag)
                 _setGroupFields(group, fields)
                 groups.append(group)
@@ -232,8 +269,40 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                 raise _Slow()
             groupTag = tag
             fields = []
+            layout = None
+            if data[pos] >= 0x10:
+                # A group like one read before, with the same runs and holes?
+                # The last one taken first (the events of a report are much
+                # alike).  Read so, the group ends here: the next turn closes it.
+                if template is not None and startswith(template[0], pos):
+                    groupEnd = _fromTemplate(data, pos, template, fields)
+                    if groupEnd >= 0:
+                        layout = template[2]
+                        named = template[3]
+                        pos = groupEnd
+                        continue
+                    del fields[:]
+                nameLength = (data[pos + 1] << 8) | data[pos + 2]
+                valueAt = pos + 3 + nameLength
+                fieldEnd = valueAt + 2 + ((data[valueAt] << 8) | data[valueAt + 1])
+                alike = templates.get(data[pos:fieldEnd])
+                if alike is not None:
+                    for candidate in alike:
+                        if candidate is template or not startswith(candidate[0], pos):
+                            continue
+                        groupEnd = _fromTemplate(data, pos, candidate, fields)
+                        if groupEnd >= 0:
+                            template = candidate
+                            layout = template[2]
+                            named = template[3]
+                            pos = groupEnd
+                            break
+                        del fields[:]
+                    if layout is not None:
+                        continue
             append = fields.append
             extend = fields.extend
+            trail = []
             continue
         nameLength = (data[pos + 1] << 8) | data[pos + 2]
         valueAt = pos + 3 + nameLength
@@ -254,6 +323,10 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                 pos += run[2]
                 hole = run[3]
                 if hole is None or not startswith(hole[0], pos):
+                    if trail is not None:
+                        if not trail:
+                            trailKey = raw
+                        trail.append((run, False))
                     continue
                 # The field that came after the run last time, and was not known.
                 name, tag, headerLength = hole[1:]
@@ -275,7 +348,13 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                         tag, valueStart, pos, "", valueAt - headerLength
                     )
                 append((name, tag, value))  # type: ignore[misc]
+                if trail is not None:
+                    if not trail:
+                        trailKey = raw
+                    trail.append((run, True))
                 continue
+        # Not a run taken whole: the group is not one for _GROUPS.
+        trail = None
         field = known.get(raw)
         if field is not None:
             # Known fields, one after the other until one is not: a run.
@@ -365,6 +444,79 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
     if count > DEFAULT_LIMITS.maxAttributes:
         raise _Slow()
     return _newMessage((major, minor), code, requestId, tuple(groups)), pos
+
+
+def _template(
+    trail: List[Tuple[_Run, bool]], layout: Tuple[Optional[str], ...], named: int
+) -> _Template:
+    """
+    @return: the entry of C{_GROUPS} for a group read as the runs of C{trail},
+        each with whether its hole came after it.
+    """
+    segments: List[_Segment] = []
+    for run, holeTaken in trail:
+        hole = run[3]
+        if holeTaken:
+            assert hole is not None
+            segments.append(
+                (
+                    run[0] + hole[0],
+                    run[1],
+                    run[2] + hole[3],
+                    (hole[1], hole[2], hole[3]),
+                )
+            )
+        else:
+            segments.append((run[0], run[1], run[2], None))
+    return (segments[0][0], tuple(segments), layout, named)
+
+
+def _fromTemplate(
+    data: bytes, pos: int, template: _Template, fields: List[_Field]
+) -> int:
+    """
+    Read the group at C{pos} as an entry of C{_GROUPS} says it is made: its runs
+    (the same octets) and the holes after them (the same octets up to the value,
+    which is read with the same checks as the fast path's), then the end of the
+    group.  The caller has checked the octets of the first segment.
+
+    @param fields: the group's fields so far (none), extended with what is read.
+    @return: the offset of the tag that ends the group; -1 if the octets are not
+        those of C{template} (C{fields} then holds part of the group: the caller
+        drops it).
+    @raise Exception: on a fault, as L{_fastDecode}.
+    """
+    startswith = data.startswith
+    append = fields.append
+    extend = fields.extend
+    first = True
+    for octets, runFields, length, hole in template[1]:
+        if first:
+            first = False
+        elif not startswith(octets, pos):
+            return -1
+        extend(runFields)
+        pos += length
+        if hole is None:
+            continue
+        name, tag, headerLength = hole
+        valueStart = pos + 2
+        pos = valueStart + ((data[pos] << 8) | data[pos + 1])
+        if pos - valueStart > 32767:
+            raise _Slow()
+        if tag in _STRING_TAGS:
+            value: Value = data[valueStart:pos].decode()
+        elif (tag == 0x21 or tag == 0x23) and pos - valueStart == 4:
+            value = _int32(data, valueStart)[0]
+        else:
+            if pos > len(data):
+                raise _Slow()
+            value = _Decoder(data, DEFAULT_LIMITS, False).value(
+                tag, valueStart, pos, "", valueStart - 2 - headerLength
+            )
+        append((name, tag, value))
+    # Past the end of the message, this raises.
+    return pos if data[pos] < 0x10 else -1
 
 
 def _checkLayout(layout: Tuple[Optional[str], ...]) -> int:

@@ -157,11 +157,15 @@ class Group(AttributeLookup):
     value.
     """
 
-    __slots__ = ("tag", "_attributes", "_fields", "_byName")
+    __slots__ = ("tag", "_attributes", "_fields", "_layout", "_byName")
 
     tag: int
     _attributes: Tuple[Attribute, ...]
     _fields: List[Tuple[Optional[str], int, Value]]
+    # The names of _fields in order (None for an additional value), as the decoder's
+    # fast path checked them; unset when it did not.  Readers of _fields that key
+    # caches on the names (ipp_ntfy.notification) take it rather than build it.
+    _layout: Tuple[Optional[str], ...]
 
     def __init__(self, tag: int, attributes: Iterable[Attribute] = ()) -> None:
         object.__setattr__(self, "tag", int(tag))
@@ -233,6 +237,7 @@ class Group(AttributeLookup):
 _newObject = object.__new__
 _setTag = Group.__dict__["tag"].__set__
 _setFields = Group.__dict__["_fields"].__set__
+_setLayout = Group.__dict__["_layout"].__set__
 
 
 class Message:
