@@ -309,6 +309,49 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+class ProgressBar:
+    """
+    Progress of a long command on standard error: on a terminal, one line redrawn
+    in place (C{replay [#####.....] 3/10 subscription 7: 2 events queued}); to a
+    file or pipe, one plain line per step, so that logs keep every step.
+    """
+
+    width = 20
+
+    def __init__(self, stream: TextIO, label: str = "replay") -> None:
+        self.stream = stream
+        self.label = label
+        isatty = getattr(stream, "isatty", None)
+        self.interactive = bool(isatty and isatty())
+        self._drawn = False
+        self._longest = 0
+
+    def show(self, done: int, total: int, what: str) -> None:
+        """
+        Show that C{done} of C{total} steps are done, the last being C{what}.
+        """
+        if not self.interactive:
+            self.stream.write(f"{self.label}: {what} ({done}/{total})\n")
+            self.stream.flush()
+            return
+        filled = self.width * done // max(total, 1)
+        bar = "#" * filled + "." * (self.width - filled)
+        line = f"{self.label} [{bar}] {done}/{total} {what}"
+        self.stream.write("\r" + line.ljust(self._longest))
+        self._longest = len(line)
+        self.stream.flush()
+        self._drawn = True
+
+    def done(self) -> None:
+        """
+        End the bar's line, if one was drawn.
+        """
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+
 def replayCommand(options: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """
     C{ipp-ntfy replay}: queue history events or dead letters again, due now.
@@ -322,9 +365,7 @@ def replayCommand(options: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
         )
         return 2
 
-    def progress(line: str) -> None:
-        stderr.write(line + "\n")
-        stderr.flush()
+    bar = ProgressBar(stderr)
 
     async def history(store: ISubscriptionStore) -> int:
         subscription = await _subscription(store, options.subscription)
@@ -356,10 +397,12 @@ def replayCommand(options: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
             count = await store.replayDeadLetters(owner, time.time())
             queued += count
             if len(owners) > 1:
-                progress(
-                    f"replay: subscription {owner} ({index}/{len(owners)}): "
-                    f"{_plural(count, 'event')} queued"
+                bar.show(
+                    index,
+                    len(owners),
+                    f"subscription {owner}: {_plural(count, 'event')} queued",
                 )
+        bar.done()
         left = len(await store.deadLetters(options.subscription))
         stdout.write(f"queued {_plural(queued, 'dead letter')}\n")
         if left:

@@ -6,6 +6,7 @@ child process (they run the global reactor) on a real SQLite store.
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import os
 import socket
@@ -22,7 +23,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from ipp_ntfy.manager import eventToPayload
 from ipp_ntfy.notification import Event
 from ipp_ntfy.store.opening import openStore
-from ipp_ntfy.storecli import formatTable
+from ipp_ntfy.storecli import ProgressBar, formatTable
 from ipp_ntfy.subscription import Subscription
 
 from .postgres import freshDatabase, postgresUrl, server
@@ -337,9 +338,9 @@ class StoreCommandTestsMixin(_Base):
         self.assertEqual(
             err.splitlines(),
             [
-                "replay: subscription 1 (1/3): 1 event queued",
-                "replay: subscription 3 (2/3): 2 events queued",
-                "replay: subscription 4 (3/3): 0 events queued",
+                "replay: subscription 1: 1 event queued (1/3)",
+                "replay: subscription 3: 2 events queued (2/3)",
+                "replay: subscription 4: 0 events queued (3/3)",
             ],
         )
         depths, letters = await self.reopen()
@@ -559,3 +560,52 @@ class PostgresErrorTests(TestCase):
         with psycopg.connect(url, autocommit=True) as connection:
             connection.execute("CREATE TABLE things (name TEXT)")
         self.assertRefused(url, "not an ipp_ntfy store (it has tables)")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class ProgressBarTests(SynchronousTestCase):
+    """
+    L{ProgressBar}: a bar redrawn in place on a terminal, plain lines otherwise.
+    """
+
+    def test_terminal(self) -> None:
+        """
+        On a terminal each step redraws one line (carriage return, padded over a
+        longer previous text); C{done} ends the line.
+        """
+        stream = _Terminal()
+        bar = ProgressBar(stream)
+        bar.width = 4
+        bar.show(1, 2, "subscription 10: 12 events queued")
+        bar.show(2, 2, "subscription 3: 1 event queued")
+        bar.done()
+        first = "replay [##..] 1/2 subscription 10: 12 events queued"
+        second = "replay [####] 2/2 subscription 3: 1 event queued"
+        self.assertEqual(
+            stream.getvalue(),
+            "\r" + first + "\r" + second.ljust(len(first)) + "\n",
+        )
+
+    def test_pipe(self) -> None:
+        """
+        To a file or a pipe, each step is a line of its own, and C{done} adds
+        nothing.
+        """
+        stream = io.StringIO()
+        bar = ProgressBar(stream)
+        bar.show(1, 2, "a")
+        bar.show(2, 2, "b")
+        bar.done()
+        self.assertEqual(stream.getvalue(), "replay: a (1/2)\nreplay: b (2/2)\n")
+
+    def test_nothingShown(self) -> None:
+        """
+        C{done} without a step writes nothing.
+        """
+        stream = _Terminal()
+        ProgressBar(stream).done()
+        self.assertEqual(stream.getvalue(), "")
