@@ -22,7 +22,7 @@ from operator import itemgetter
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, inlineCallbacks, succeed
+from twisted.internet.defer import Deferred, fail, inlineCallbacks, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -726,8 +726,7 @@ class SubscriptionManager(Service):
 
     # -- events -----------------------------------------------------------------
 
-    @inlineCallbacks
-    def publish(self, event: Event) -> Any:
+    def publish(self, event: Event) -> Deferred[List[Tuple[int, int]]]:
         """
         Queue C{event} for every live subscription of its printer that it
         matches, durably and atomically.
@@ -735,38 +734,88 @@ class SubscriptionManager(Service):
         @return: a Deferred that fires, once the event is stored for every match,
             with C{[(subscriptionId, sequenceNumber), ...]}.
         """
+        # Plain callbacks, not inlineCallbacks: no generator and one Deferred
+        # fewer per event, and with the printer's subscriptions cached no wait
+        # before the append.
         now = self.clock.seconds()
         printerUri = event.printerUri or ""
         subscriptions = self._cache.get(printerUri)
         if subscriptions is None:
             generation = self._generation
-            subscriptions = yield self.store.listSubscriptions(printerUri)
-            if self.cacheSubscriptions and generation == self._generation:
-                if len(self._cache) >= self.maxCachedPrinters:
-                    self._cache.clear()
-                self._cache[printerUri] = subscriptions
+            return self.store.listSubscriptions(printerUri).addCallback(
+                self._listed, event, printerUri, generation, now
+            )
+        try:
+            return self._append(event, printerUri, subscriptions, now)
+        except BaseException:
+            return fail()
+
+    def _listed(
+        self,
+        subscriptions: List[Subscription],
+        event: Event,
+        printerUri: str,
+        generation: int,
+        now: float,
+    ) -> Deferred[List[Tuple[int, int]]]:
+        """
+        L{publish}'s part once the printer's subscriptions are read from the
+        store: cache them unless subscriptions changed meanwhile, then append.
+        """
+        if self.cacheSubscriptions and generation == self._generation:
+            if len(self._cache) >= self.maxCachedPrinters:
+                self._cache.clear()
+            self._cache[printerUri] = subscriptions
+        return self._append(event, printerUri, subscriptions, now)
+
+    def _append(
+        self,
+        event: Event,
+        printerUri: str,
+        subscriptions: List[Subscription],
+        now: float,
+    ) -> Deferred[List[Tuple[int, int]]]:
+        """
+        L{publish}'s part once the printer's subscriptions are known: append the
+        event for those it matches.
+        """
         payload = eventToPayload(event)
         entries: List[Tuple[int, bytes]] = []
         ending: List[Subscription] = []
+        name = event.event
+        jobId = event.jobId
         for subscription in subscriptions:
             if subscription.expired(now):
                 continue
-            if matches(subscription, event.event, event.jobId) is not None:
-                if event.event == "job-progress":
+            if matches(subscription, name, jobId) is not None:
+                if name == "job-progress":
                     last = self._lastProgress.get(subscription.subscriptionId)
                     if not shouldSendProgress(subscription, last, now):
                         continue
                     self._lastProgress[subscription.subscriptionId] = now
                 entries.append((subscription.subscriptionId, payload))
-            if endsAfter(subscription, event.event, event.jobId):
+            if endsAfter(subscription, name, jobId):
                 ending.append(subscription)
-        sequences: List[int] = []
-        if entries:
-            sequences = yield self.store.appendEvents(entries, now)
-            if not all(sequences):
-                # Cancelled meanwhile, not through this manager (the dispatcher).
-                self._cache.pop(printerUri, None)
-                self._generation += 1
+        if not entries:
+            return succeed(self._appended([], printerUri, entries, ending))
+        return self.store.appendEvents(entries, now).addCallback(
+            self._appended, printerUri, entries, ending
+        )
+
+    def _appended(
+        self,
+        sequences: List[int],
+        printerUri: str,
+        entries: List[Tuple[int, bytes]],
+        ending: List[Subscription],
+    ) -> List[Tuple[int, int]]:
+        """
+        L{publish}'s last part, once the event is stored: what was published.
+        """
+        if entries and not all(sequences):
+            # Cancelled meanwhile, not through this manager (the dispatcher).
+            self._cache.pop(printerUri, None)
+            self._generation += 1
         for subscription in ending:
             # A per-job subscription ends with its job: a push one once the
             # dispatcher has delivered this event (it checks endsAfter), a pull

@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+import ipp_ntfy.manager as managerModule  # noqa: N812
 from ipp_ntfy.dispatcher import Dispatcher
 from ipp_ntfy.interfaces import IDeliveryMethod, IEncodedDeliveryMethod
 from ipp_ntfy.ipp import (
@@ -241,6 +242,42 @@ class ManagerTests(Harness):
         a = self.subscribe("http://a.example/n")
         self.assertEqual(self.publish(event(n=1)), [(a, 1)])
         self.assertEqual(self.manager._cache, {})
+
+    def test_publishFailsWithoutQueueing(self) -> None:
+        """
+        When the store cannot append the event, C{publish}'s Deferred fails with
+        that failure and nothing is announced as queued.
+        """
+        self.subscribe("http://a.example/n")
+        self.assertEqual(len(self.publish(event(n=1))), 1)
+        woken: List[None] = []
+        self.manager.onQueued(lambda: woken.append(None))
+
+        def refuse(entries: Any, now: float) -> Deferred[Any]:
+            refused: Deferred[Any] = Deferred()
+            refused.errback(ZeroDivisionError("disk full"))
+            return refused
+
+        self.patch(self.store, "appendEvents", refuse)
+        self.failureResultOf(self.manager.publish(event(n=2)), ZeroDivisionError)
+        self.assertEqual(woken, [])
+
+    def test_publishErrorIsFailedDeferred(self) -> None:
+        """
+        An error before the append (here, encoding the event) is a failed
+        Deferred, not an exception from C{publish}, with the printer's
+        subscriptions cached or read from the store.
+        """
+        self.subscribe("http://a.example/n")
+
+        def broken(e: Event) -> bytes:
+            raise ValueError("cannot encode")
+
+        self.patch(managerModule, "eventToPayload", broken)
+        self.assertNotIn(PRINTER, self.manager._cache)
+        self.failureResultOf(self.manager.publish(event(n=1)), ValueError)
+        self.assertIn(PRINTER, self.manager._cache)
+        self.failureResultOf(self.manager.publish(event(n=2)), ValueError)
 
     def test_hierarchy(self) -> None:
         """
