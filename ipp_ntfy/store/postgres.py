@@ -48,7 +48,6 @@ import json
 import os
 import socket
 import uuid
-from dataclasses import dataclass
 from typing import (
     Any,
     Callable,
@@ -63,14 +62,11 @@ from typing import (
 
 import psycopg
 from psycopg import errors as pgerrors
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import (
-    IDelayedCall,
-    IReactorCore,
     IReactorFromThreads,
     IReactorTime,
 )
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -81,7 +77,6 @@ from . import (
     DeadLetter,
     QueuedEvent,
     QueueStats,
-    StoreClosedError,
     _checkCount,
     _checkEntries,
     _checkInteger,
@@ -97,6 +92,8 @@ from .sqlite import (
     SQLiteWorker,
     StoreFileError,
     ThreadWorker,
+    _GroupCommitStore,
+    _Operation,
     _Outcome,
 )
 
@@ -819,23 +816,6 @@ def _queueStatsOf(connection: Connection, now: float) -> QueueStats:
 # Running operations.
 
 
-@dataclass
-class _Operation:
-    """
-    An operation waiting for its batch.
-
-    @ivar run: what to do with the connection.
-    @ivar write: whether it changes anything.
-    @ivar deferred: fires with its outcome.
-    @ivar locks: the subscriptions whose rows it changes.
-    """
-
-    run: Callable[[Connection], Any]
-    write: bool
-    deferred: Deferred[Any]
-    locks: Sequence[int] = ()
-
-
 def _runBatch(
     connection: Connection,
     operations: Sequence[Tuple[Callable[[Connection], Any], bool]],
@@ -886,9 +866,6 @@ def _runOnce(
     return outcomes
 
 
-_OPEN, _CLOSING, _SHUTTING, _CLOSED = "open", "closing", "shutting", "closed"
-
-
 def _storeName() -> str:
     """
     @return: a name for a new store, unique among the relays of a database: host,
@@ -898,7 +875,7 @@ def _storeName() -> str:
 
 
 @implementer(ISubscriptionStore)
-class PostgresStore:
+class PostgresStore(_GroupCommitStore):
     """
     L{ISubscriptionStore} in a PostgreSQL database, which several relays may
     share; see the module for how it works.  Open one with L{PostgresStore.open}.
@@ -908,7 +885,8 @@ class PostgresStore:
     method fails with L{StoreClosedError}.
 
     It behaves as L{SQLiteStore <ipp_ntfy.store.sqlite.SQLiteStore>} does (the
-    same tests hold both to it), but for the claims of L{dueEvents}.
+    same tests hold both to it), but for the claims of L{dueEvents}: those of a
+    store that is closed are left to run out.
 
     @ivar maxQueued: see L{ISubscriptionStore.maxQueued}.
     @ivar claimLease: how long, in seconds, the events given by L{dueEvents} are
@@ -917,8 +895,6 @@ class PostgresStore:
     @ivar commits: how many transactions that write it has committed (for tests
         and statistics).
     """
-
-    log = Logger()
 
     def __init__(
         self,
@@ -935,23 +911,11 @@ class PostgresStore:
         @param maxQueued: the most events queued per subscription, 1 or more.
         @param claimLease: see L{PostgresStore.open}.
         """
-        if _checkInteger(maxQueued, "maxQueued") < 1:
-            raise ValueError(f"maxQueued must be 1 or more, not {maxQueued}")
+        _GroupCommitStore.__init__(self, reactor, worker, maxQueued)
         if _checkTime(claimLease, "claimLease") <= 0:
             raise ValueError(f"claimLease must be more than 0, not {claimLease}")
-        self.maxQueued = maxQueued
         self.claimLease = float(claimLease)
         self.name = _storeName()
-        self.commits = 0
-        self._reactor = reactor
-        self._worker = worker
-        self._connection: Optional[Connection] = None
-        self._pending: List[_Operation] = []
-        self._flushCall: Optional[IDelayedCall] = None
-        self._inFlight = False
-        self._state = _OPEN
-        self._closeWaiters: List[Deferred[None]] = []
-        self._shutdownTrigger: Optional[Any] = None
 
     @classmethod
     def open(
@@ -991,11 +955,7 @@ class PostgresStore:
             return fail()
 
         def opened(connection: Connection) -> PostgresStore:
-            store._connection = connection
-            if IReactorCore.providedBy(reactor):
-                store._shutdownTrigger = IReactorCore(reactor).addSystemEventTrigger(
-                    "before", "shutdown", store._closeAtShutdown
-                )
+            store._adopt(connection)
             return store
 
         def failed(reason: Failure) -> Failure:
@@ -1007,119 +967,22 @@ class PostgresStore:
 
     # Running operations.
 
-    def _enqueue(
-        self, run: Callable[[Connection], _T], write: bool, locks: Sequence[int] = ()
-    ) -> Deferred[_T]:
-        """
-        Queue an operation for the next batch.
-
-        @param locks: the subscriptions whose rows C{run} changes.
-        """
-        if self._state != _OPEN:
-            return fail(StoreClosedError())
-        deferred: Deferred[_T] = Deferred()
-        self._pending.append(_Operation(run, write, deferred, locks))
-        self._scheduleFlush()
-        return deferred
-
     def _write(
         self, run: Callable[[Connection], _T], locks: Sequence[int] = ()
     ) -> Deferred[_T]:
-        return self._enqueue(run, True, locks)
-
-    def _read(self, run: Callable[[Connection], _T]) -> Deferred[_T]:
-        return self._enqueue(run, False)
-
-    def _scheduleFlush(self) -> None:
-        # One batch at a time: what comes in while one runs waits for the next.
-        if self._flushCall is None and not self._inFlight and self._pending:
-            self._flushCall = self._reactor.callLater(0, self._flush)
-
-    def _flush(self) -> None:
         """
-        Hand the pending operations to the worker, as one batch.
+        @param locks: the subscriptions whose rows C{run} changes.
         """
-        self._flushCall = None
-        batch, self._pending = self._pending, []
-        self._inFlight = True
-        connection = self._connection
-        assert connection is not None
-        operations = [(operation.run, operation.write) for operation in batch]
+        return self._enqueue(run, True, locks=locks)
+
+    def _runBatch(
+        self, connection: Any, batch: List[_Operation]
+    ) -> Tuple[List[_Operation], Deferred[Tuple[bool, List[_Outcome]]]]:
         locks = sorted({i for operation in batch for i in operation.locks})
-        running = self._worker.submit(lambda: _runBatch(connection, operations, locks))
-        running.addBoth(self._batchDone, batch)
-
-    def _batchDone(
-        self, result: Tuple[bool, List[_Outcome]] | Failure, batch: List[_Operation]
-    ) -> None:
-        self._inFlight = False
-        if isinstance(result, Failure):
-            self.log.warn(
-                "a transaction of {count} operations failed: {error}",
-                count=len(batch),
-                error=result.getErrorMessage(),
-            )
-            for operation in batch:
-                operation.deferred.errback(result)
-        else:
-            committed, outcomes = result
-            if committed:
-                self.commits += 1
-            for operation, (succeeded, value) in zip(batch, outcomes):
-                if succeeded:
-                    operation.deferred.callback(value)
-                else:
-                    operation.deferred.errback(value)
-        if self._pending:
-            self._scheduleFlush()
-        elif self._state == _CLOSING:
-            self._shutDown()
-
-    # Closing.
-
-    def close(self) -> Deferred[None]:
-        """
-        See L{ISubscriptionStore.close}: refuse new operations, finish the ones
-        asked for, close the connection and end the thread.  The claims of this
-        store are left to run out.
-
-        @return: a L{Deferred} that fires when all that is done.
-        """
-        if self._state == _CLOSED:
-            return succeed(None)
-        closed: Deferred[None] = Deferred()
-        self._closeWaiters.append(closed)
-        if self._state == _OPEN:
-            self._state = _CLOSING
-            if self._shutdownTrigger is not None:
-                IReactorCore(self._reactor).removeSystemEventTrigger(
-                    self._shutdownTrigger
-                )
-                self._shutdownTrigger = None
-            if not self._pending and not self._inFlight:
-                self._shutDown()
-        return closed
-
-    def _closeAtShutdown(self) -> Deferred[None]:
-        self._shutdownTrigger = None
-        return self.close()
-
-    def _shutDown(self) -> None:
-        self._state = _SHUTTING
-        connection = self._connection
-        assert connection is not None
-        closing = self._worker.submit(connection.close)
-        self._worker.stop()
-        closing.addBoth(self._closed)
-
-    def _closed(self, result: None | Failure) -> None:
-        self._state = _CLOSED
-        waiters, self._closeWaiters = self._closeWaiters, []
-        for waiter in waiters:
-            if isinstance(result, Failure):
-                waiter.errback(result)
-            else:
-                waiter.callback(None)
+        operations = [(operation.run, operation.write) for operation in batch]
+        return batch, self._worker.submit(
+            lambda: _runBatch(connection, operations, locks)
+        )
 
     # ISubscriptionStore.
 

@@ -841,14 +841,18 @@ class _Operation:
     @ivar run: what to do with the connection.
     @ivar write: whether it changes anything.
     @ivar deferred: fires with its outcome.
-    @ivar appending: for C{appendEvents}, its entries and time, so that the
-        calls next to each other in a batch run as one (L{_mergeAppends}).
+    @ivar appending: for C{appendEvents} of the SQLite store, its entries and
+        time, so that the calls next to each other in a batch run as one
+        (L{_mergeAppends}).
+    @ivar locks: for the PostgreSQL store, the subscriptions whose rows it
+        changes (locked first, in id order, by the batch).
     """
 
-    run: Callable[[sqlite3.Connection], Any]
+    run: Callable[[Any], Any]
     write: bool
     deferred: Deferred[Any]
     appending: Optional[Tuple[Sequence[Tuple[int, bytes]], float]] = None
+    locks: Sequence[int] = ()
 
 
 def _mergeAppends(batch: List[_Operation], maxQueued: int) -> List[_Operation]:
@@ -1041,21 +1045,14 @@ class ThreadWorker:
 _OPEN, _CLOSING, _SHUTTING, _CLOSED = "open", "closing", "shutting", "closed"
 
 
-@implementer(ISubscriptionStore)
-class SQLiteStore:
+class _GroupCommitStore:
     """
-    L{ISubscriptionStore} in a SQLite file; see the module for how it works.
-    Open one with L{SQLiteStore.open}.
+    What the SQLite and PostgreSQL stores share: operations asked for in one
+    reactor turn (and any asked for while the previous batch runs) go to the
+    worker thread as one batch, run by the subclass's C{_runBatch}; closing
+    finishes what was asked for, then closes the connection and ends the thread.
 
-    Every method checks its arguments first: a bad one (a L{TypeError} or
-    L{ValueError}) fails the returned L{Deferred} at once.  After L{close}, every
-    method fails with L{StoreClosedError}.
-
-    It behaves as L{MemoryStore <ipp_ntfy.store.memory.MemoryStore>} does (the
-    same tests hold both to it); see there for the queue limit, pull
-    subscriptions and replays.
-
-    @ivar maxQueued: see L{ISubscriptionStore.maxQueued}.
+    @ivar maxQueued: the most events queued per subscription.
     @ivar commits: how many transactions it has committed (for tests and
         statistics).
     """
@@ -1066,7 +1063,7 @@ class SQLiteStore:
         self, reactor: IReactorTime, worker: SQLiteWorker, maxQueued: int = 10000
     ) -> None:
         """
-        Use L{SQLiteStore.open}.
+        Use the subclass's C{open}.
 
         @param reactor: schedules the batches.
         @param worker: runs them, with the connection it opened.
@@ -1078,7 +1075,7 @@ class SQLiteStore:
         self.commits = 0
         self._reactor = reactor
         self._worker = worker
-        self._connection: Optional[sqlite3.Connection] = None
+        self._connection: Optional[Any] = None
         self._pending: List[_Operation] = []
         self._flushCall: Optional[IDelayedCall] = None
         self._inFlight = False
@@ -1086,59 +1083,35 @@ class SQLiteStore:
         self._closeWaiters: List[Deferred[None]] = []
         self._shutdownTrigger: Optional[Any] = None
 
-    @classmethod
-    def open(
-        cls,
-        path: str,
-        reactor: IReactorTime,
-        maxQueued: int = 10000,
-        busyTimeout: float = 5.0,
-        worker: Optional[SQLiteWorker] = None,
-    ) -> Deferred[SQLiteStore]:
+    def _adopt(self, connection: Any) -> None:
         """
-        Open (or create) a store file, migrating its schema if it is older.  If the
-        reactor provides L{IReactorCore}, the store is closed before it shuts down.
-
-        @param path: the file.
-        @param reactor: the reactor (C{callLater}, C{callFromThread}).
-        @param maxQueued: the most events queued per subscription.
-        @param busyTimeout: how long to wait, in seconds, for a lock that another
-            process holds on the file before failing.
-        @param worker: runs the SQLite calls; by default a new L{ThreadWorker}.
-        @return: a L{Deferred} that fires with the open store, or fails with
-            L{StoreFileError} or L{SchemaVersionError} if the file is not usable,
-            or with the error of SQLite.
+        Take the connection just opened, and close it when the reactor shuts
+        down.
         """
-        if worker is None:
-            worker = ThreadWorker(IReactorFromThreads(reactor))
-        try:
-            store = cls(reactor, worker, maxQueued)
-        except (TypeError, ValueError):
-            worker.stop()
-            return fail()
+        self._connection = connection
+        if IReactorCore.providedBy(self._reactor):
+            self._shutdownTrigger = IReactorCore(self._reactor).addSystemEventTrigger(
+                "before", "shutdown", self._closeAtShutdown
+            )
 
-        def opened(connection: sqlite3.Connection) -> SQLiteStore:
-            store._connection = connection
-            if IReactorCore.providedBy(reactor):
-                store._shutdownTrigger = IReactorCore(reactor).addSystemEventTrigger(
-                    "before", "shutdown", store._closeAtShutdown
-                )
-            return store
+    def _runBatch(
+        self, connection: Any, batch: List[_Operation]
+    ) -> Tuple[List[_Operation], Deferred[Tuple[bool, List[_Outcome]]]]:
+        """
+        Start running a batch on the worker.
 
-        def failed(reason: Failure) -> Failure:
-            worker.stop()
-            return reason
-
-        opening = worker.submit(lambda: _openDatabase(path, busyTimeout))
-        return opening.addCallbacks(opened, failed)
-
-    # Running operations.
+        @return: the operations as run (in the order of the outcomes), and a
+            Deferred of whether the transaction committed and each outcome.
+        """
+        raise NotImplementedError()
 
     def _enqueue(
         self,
-        run: Callable[[sqlite3.Connection], _T],
+        run: Callable[[Any], _T],
         write: bool,
+        *,
         appending: Optional[Tuple[Sequence[Tuple[int, bytes]], float]] = None,
+        locks: Sequence[int] = (),
     ) -> Deferred[_T]:
         """
         Queue an operation for the next batch.
@@ -1146,14 +1119,11 @@ class SQLiteStore:
         if self._state != _OPEN:
             return fail(StoreClosedError())
         deferred: Deferred[_T] = Deferred()
-        self._pending.append(_Operation(run, write, deferred, appending))
+        self._pending.append(_Operation(run, write, deferred, appending, locks))
         self._scheduleFlush()
         return deferred
 
-    def _write(self, run: Callable[[sqlite3.Connection], _T]) -> Deferred[_T]:
-        return self._enqueue(run, True)
-
-    def _read(self, run: Callable[[sqlite3.Connection], _T]) -> Deferred[_T]:
+    def _read(self, run: Callable[[Any], _T]) -> Deferred[_T]:
         return self._enqueue(run, False)
 
     def _scheduleFlush(self) -> None:
@@ -1166,13 +1136,11 @@ class SQLiteStore:
         Hand the pending operations to the worker, as one batch.
         """
         self._flushCall = None
-        batch, self._pending = self._pending, []
-        batch = _mergeAppends(batch, self.maxQueued)
+        pending, self._pending = self._pending, []
         self._inFlight = True
         connection = self._connection
         assert connection is not None
-        operations = [(operation.run, operation.write) for operation in batch]
-        running = self._worker.submit(lambda: _runBatch(connection, operations))
+        batch, running = self._runBatch(connection, pending)
         running.addBoth(self._batchDone, batch)
 
     def _batchDone(
@@ -1206,7 +1174,7 @@ class SQLiteStore:
     def close(self) -> Deferred[None]:
         """
         See L{ISubscriptionStore.close}: refuse new operations, finish the ones
-        asked for, close the file and end the thread.
+        asked for, close the connection and end the thread.
 
         @return: a L{Deferred} that fires when all that is done.
         """
@@ -1245,6 +1213,80 @@ class SQLiteStore:
                 waiter.errback(result)
             else:
                 waiter.callback(None)
+
+
+@implementer(ISubscriptionStore)
+class SQLiteStore(_GroupCommitStore):
+    """
+    L{ISubscriptionStore} in a SQLite file; see the module for how it works.
+    Open one with L{SQLiteStore.open}.
+
+    Every method checks its arguments first: a bad one (a L{TypeError} or
+    L{ValueError}) fails the returned L{Deferred} at once.  After L{close}, every
+    method fails with L{StoreClosedError}.
+
+    It behaves as L{MemoryStore <ipp_ntfy.store.memory.MemoryStore>} does (the
+    same tests hold both to it); see there for the queue limit, pull
+    subscriptions and replays.
+
+    @ivar maxQueued: see L{ISubscriptionStore.maxQueued}.
+    @ivar commits: how many transactions it has committed (for tests and
+        statistics).
+    """
+
+    @classmethod
+    def open(
+        cls,
+        path: str,
+        reactor: IReactorTime,
+        maxQueued: int = 10000,
+        busyTimeout: float = 5.0,
+        worker: Optional[SQLiteWorker] = None,
+    ) -> Deferred[SQLiteStore]:
+        """
+        Open (or create) a store file, migrating its schema if it is older.  If the
+        reactor provides L{IReactorCore}, the store is closed before it shuts down.
+
+        @param path: the file.
+        @param reactor: the reactor (C{callLater}, C{callFromThread}).
+        @param maxQueued: the most events queued per subscription.
+        @param busyTimeout: how long to wait, in seconds, for a lock that another
+            process holds on the file before failing.
+        @param worker: runs the SQLite calls; by default a new L{ThreadWorker}.
+        @return: a L{Deferred} that fires with the open store, or fails with
+            L{StoreFileError} or L{SchemaVersionError} if the file is not usable,
+            or with the error of SQLite.
+        """
+        if worker is None:
+            worker = ThreadWorker(IReactorFromThreads(reactor))
+        try:
+            store = cls(reactor, worker, maxQueued)
+        except (TypeError, ValueError):
+            worker.stop()
+            return fail()
+
+        def opened(connection: sqlite3.Connection) -> SQLiteStore:
+            store._adopt(connection)
+            return store
+
+        def failed(reason: Failure) -> Failure:
+            worker.stop()
+            return reason
+
+        opening = worker.submit(lambda: _openDatabase(path, busyTimeout))
+        return opening.addCallbacks(opened, failed)
+
+    # Running operations.
+
+    def _runBatch(
+        self, connection: Any, batch: List[_Operation]
+    ) -> Tuple[List[_Operation], Deferred[Tuple[bool, List[_Outcome]]]]:
+        batch = _mergeAppends(batch, self.maxQueued)
+        operations = [(operation.run, operation.write) for operation in batch]
+        return batch, self._worker.submit(lambda: _runBatch(connection, operations))
+
+    def _write(self, run: Callable[[sqlite3.Connection], _T]) -> Deferred[_T]:
+        return self._enqueue(run, True)
 
     # ISubscriptionStore.
 
@@ -1321,7 +1363,9 @@ class SQLiteStore:
             return fail()
         maxQueued = self.maxQueued
         return self._enqueue(
-            lambda c: _appendEvents(c, checked, at, maxQueued), True, (checked, at)
+            lambda c: _appendEvents(c, checked, at, maxQueued),
+            True,
+            appending=(checked, at),
         )
 
     def eventsSince(
