@@ -359,17 +359,7 @@ _KIND_TAGS = {
     "bytes": frozenset({0x30}),
     "keywords": _STRING_VALUE_TAGS,
 }
-_PERSONAL_FIRST = frozenset(
-    core.name
-    for core in (
-        _CHARSET,
-        _LANGUAGE,
-        _SUBSCRIPTION_ID,
-        _SEQUENCE_NUMBER,
-        _SUBSCRIBED_EVENT,
-        _USER_DATA,
-    )
-)
+_PERSONAL_FIRST = _PERSONAL - {_PRINTER_URI.name}
 _nameAndTags = itemgetter(0, 2)
 # Layouts by the names and tags of a group's attributes.
 _LAYOUTS: Dict[Tuple[Tuple[str, Tuple[int, ...]], ...], Optional[Tuple[int, ...]]] = {}

@@ -14,10 +14,10 @@ import argparse
 import datetime
 import json
 import os
-import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, TextIO
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from .interfaces import ISubscriptionStore
@@ -85,12 +85,13 @@ def _fail(stderr: TextIO, message: str) -> int:
 
 def _run(
     db: str,
-    work: Callable[[ISubscriptionStore], Awaitable[int]],
+    work: Callable[[ISubscriptionStore, IReactorTime], Awaitable[int]],
     stderr: TextIO,
 ) -> int:
     """
     Open the store C{db} names (a SQLite file, or a PostgreSQL URL), run
-    C{work(store)} on the global reactor, close the store and stop the reactor.
+    C{work(store, reactor)} on the global reactor (its clock too), close the
+    store and stop the reactor.
     Neither a missing file nor an empty database is made a store.
 
     @return: the exit status: what C{work} returned, or 1 after writing the error.
@@ -116,7 +117,7 @@ def _run(
     async def session() -> int:
         store = await openStore(db, reactor, create=False)
         try:
-            return await work(store)
+            return await work(store, reactor)
         finally:
             await store.close()
 
@@ -159,12 +160,13 @@ def subscriptionsCommand(
     C{ipp-ntfy subscriptions}: list the subscriptions with their queue depth.
     """
 
-    async def work(store: ISubscriptionStore) -> int:
+    async def work(store: ISubscriptionStore, clock: IReactorTime) -> int:
         subscriptions = await store.listSubscriptions(options.printer)
-        queued = {
-            s.subscriptionId: await store.queueDepth(s.subscriptionId)
-            for s in subscriptions
-        }
+        # Asked for all at once: one store batch, not one per subscription.
+        depths = await gatherResults(
+            [store.queueDepth(s.subscriptionId) for s in subscriptions]
+        )
+        queued = {s.subscriptionId: depth for s, depth in zip(subscriptions, depths)}
         if options.json:
             for s in subscriptions:
                 record: Dict[str, object] = {
@@ -240,7 +242,7 @@ def deadLettersCommand(
     C{ipp-ntfy dead-letters}: list the events given up on.
     """
 
-    async def work(store: ISubscriptionStore) -> int:
+    async def work(store: ISubscriptionStore, clock: IReactorTime) -> int:
         letters = await store.deadLetters(options.subscription)
         if options.subscription is not None and not letters:
             # Dead letters outlive their subscription: only an id that is neither
@@ -367,7 +369,7 @@ def replayCommand(options: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
 
     bar = ProgressBar(stderr)
 
-    async def history(store: ISubscriptionStore) -> int:
+    async def history(store: ISubscriptionStore, clock: IReactorTime) -> int:
         subscription = await _subscription(store, options.subscription)
         if not subscription.isPush:
             raise CommandError(
@@ -377,7 +379,7 @@ def replayCommand(options: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
             )
         fromSequence = options.from_sequence or 1
         queued = await store.replayHistory(
-            subscription.subscriptionId, fromSequence, time.time()
+            subscription.subscriptionId, fromSequence, clock.seconds()
         )
         stdout.write(
             f"queued {_plural(queued, 'event')} of subscription "
@@ -385,7 +387,7 @@ def replayCommand(options: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
         )
         return 0
 
-    async def deadLetters(store: ISubscriptionStore) -> int:
+    async def deadLetters(store: ISubscriptionStore, clock: IReactorTime) -> int:
         if options.subscription is not None:
             await _subscription(store, options.subscription)
         letters = await store.deadLetters(options.subscription)
@@ -394,7 +396,7 @@ def replayCommand(options: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
         # shown; a failure leaves the subscriptions before it replayed.
         queued = 0
         for index, owner in enumerate(owners, 1):
-            count = await store.replayDeadLetters(owner, time.time())
+            count = await store.replayDeadLetters(owner, clock.seconds())
             queued += count
             if len(owners) > 1:
                 bar.show(
