@@ -335,12 +335,12 @@ class StoreProbe:
             setattr(sqlite, "_appendMany", timedAppendMany)  # noqa: B010
 
         def timedEnqueue(
-            run: Callable[[Any], Any], write: bool, *rest: Any
+            run: Callable[[Any], Any], write: bool, *rest: Any, **options: Any
         ) -> Deferred[Any]:
             name = run.__qualname__.split(".<locals>")[0].rpartition(".")[2]
             name = name or run.__qualname__
             if appendMany is not None and name == "appendEvents":
-                return enqueue(run, write, *rest)
+                return enqueue(run, write, *rest, **options)
             spent = self.operations.setdefault(name.lstrip("_"), [0, 0.0])
 
             def timedRun(connection: Any) -> Any:
@@ -351,7 +351,7 @@ class StoreProbe:
                     spent[0] += 1
                     spent[1] += time.perf_counter() - start
 
-            return enqueue(timedRun, write, *rest)
+            return enqueue(timedRun, write, *rest, **options)
 
         setattr(store, "_enqueue", timedEnqueue)  # noqa: B010
 
