@@ -29,6 +29,7 @@ from twisted.logger import Logger
 
 from .interfaces import ISubscriptionStore
 from .ipp import Attribute, Group, GroupTag, Message, decode, encode
+from .ipp.encode import GroupEncoder, compileGroupEncoder
 from .notification import (  # private helpers for personalize's fast paths
     _CORE_BY_NAME,
     _RANK,
@@ -64,30 +65,111 @@ def eventToPayload(event: Event) -> bytes:
     C{"splice"}: the event keyword, the job id, the offsets in the octets where
     the attributes that are not the subscription's begin and where
     C{notify-printer-uri} goes among them, and how many there are.
+
+    The octets and the offsets come from an encoder compiled for the group's
+    shape (L{compileGroupEncoder}), in one pass; for a group it does not take,
+    from L{encode} and L{_offsets}, with the same result.
     """
-    receivedAt = event.receivedAt.isoformat() if event.receivedAt else None
     group = event.toGroup()
-    body = encode(Message((2, 0), 0, 0, [group]))
-    # What json.dumps({"source": ..., "receivedAt": ...}) writes, quicker.
-    header = (
-        f'{{"source": {_jsonString(event.source)}, "receivedAt": '
-        f"{'null' if receivedAt is None else _jsonString(receivedAt)}"
+    attributes = group.attributes
+    shape = (
+        group.tag,
+        tuple(map(_attributeName, attributes)),
+        tuple(map(_attributeTags, attributes)),
     )
-    layout = _spliceLayout(group.attributes)
-    if layout is not None and _KEYWORD.fullmatch(event.event):
-        start, middle, end = _offsets(body, layout)
-        others = layout[3]
+    try:
+        encoder, layout = _SHAPES[shape]
+    except KeyError:
+        encoder, layout = _learnShape(shape, group)
+    encoded = None
+    if encoder is not None:
+        try:
+            encoded = encoder(attributes)
+        except Exception:
+            pass  # a value the compiled encoder leaves to encode()
+    if encoded is None:
+        body = encode(Message((2, 0), 0, 0, [group]))
+        if layout is not None:
+            encoded = (body, *_offsets(body, layout))
+    else:
+        body = encoded[0]
+    global _lastReceived
+    receivedAt = event.receivedAt
+    last = _lastReceived
+    if receivedAt is None:
+        when = "null"
+    elif receivedAt is last[0]:
+        when = last[1]
+    else:
+        when = _jsonString(receivedAt.isoformat())
+        _lastReceived = (receivedAt, when)
+    # What json.dumps({"source": ..., "receivedAt": ...}) writes, quicker.
+    header = f'{{"source": {_jsonString(event.source)}, "receivedAt": {when}'
+    if layout is not None and _isKeyword(event.event):
+        assert encoded is not None
         jobId = "null" if event.jobId is None else event.jobId
         # Last, in a form personalizedOctets reads without a JSON parser.
         header += (
-            f'{_SPLICE}"{event.event}", {jobId}, {start}, {middle}, {end}, {others}]'
+            f'{_SPLICE}"{event.event}", {jobId}, {encoded[1]}, {encoded[2]},'
+            f" {encoded[3]}, {layout[3]}]"
         )
-    return header.encode("utf-8") + b"}\n" + body
+    return b"".join((header.encode("utf-8"), b"}\n", body))
 
 
 _jsonString = encode_basestring_ascii
 _SPLICE = ', "splice": ['
 _KEYWORD = re.compile("[a-z0-9._-]+")
+_attributeName = itemgetter(0)
+_attributeTags = itemgetter(2)
+# The last receive time written, and its JSON: the events of one report share
+# it.  Kept alive here, so that no other object has its id.
+_lastReceived: Tuple[Any, str] = (None, "null")
+# Encoders and splice layouts by the shape of an event group: its tag, and the
+# names and the tags of its attributes.
+_SHAPES: Dict[
+    Tuple[int, Tuple[str, ...], Tuple[Tuple[int, ...], ...]],
+    Tuple[Optional[GroupEncoder], Optional[Tuple[int, ...]]],
+] = {}
+# Whether each event keyword is one that personalizedOctets reads back.
+_KEYWORDS: Dict[str, bool] = {}
+
+
+def _learnShape(
+    shape: Tuple[int, Tuple[str, ...], Tuple[Tuple[int, ...], ...]], group: Group
+) -> Tuple[Optional[GroupEncoder], Optional[Tuple[int, ...]]]:
+    """
+    Compile the encoder of groups of this shape and find their splice layout,
+    and keep them for the next events of the shape.
+
+    @param shape: the shape of C{group}, as L{eventToPayload} keys it.
+    @return: the encoder, or C{None}; the layout, or C{None}.
+    """
+    layout = _spliceLayout(group.attributes)
+    marks: Tuple[int, ...] = ()
+    if layout is not None:
+        first, before, printerUri, _ = layout
+        marks = (first, first + before, first + before + printerUri)
+    entry = (compileGroupEncoder(group, marks), layout)
+    if len(_SHAPES) >= _MAX_CACHED:
+        _SHAPES.clear()
+    _SHAPES[shape] = entry
+    return entry
+
+
+def _isKeyword(name: str) -> bool:
+    """
+    @return: whether C{name} is written as it is in the splice layout.
+    """
+    try:
+        return _KEYWORDS[name]
+    except (KeyError, TypeError):
+        pass
+    result = type(name) is str and _KEYWORD.fullmatch(name) is not None
+    if type(name) is str:
+        if len(_KEYWORDS) >= _MAX_CACHED:
+            _KEYWORDS.clear()
+        _KEYWORDS[name] = result
+    return result
 
 
 def eventFromPayload(payload: bytes) -> Event:

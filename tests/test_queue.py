@@ -879,6 +879,98 @@ class SplicedNotificationTests(SynchronousTestCase):
         self.assertEqual(eventFromPayload(eventToPayload(e)), e)
 
 
+def slowPayload(e: Event) -> bytes:
+    """
+    L{eventToPayload} without its compiled encoders: the group encoded by
+    L{encode}, the splice offsets found by walking the octets.
+    """
+    saved = dict(managerModule._SHAPES)
+    compiler = managerModule.compileGroupEncoder
+    managerModule._SHAPES.clear()
+    managerModule.compileGroupEncoder = lambda *args: None
+    try:
+        return eventToPayload(e)
+    finally:
+        managerModule.compileGroupEncoder = compiler
+        managerModule._SHAPES.clear()
+        managerModule._SHAPES.update(saved)
+
+
+class PayloadEncoderTests(SynchronousTestCase):
+    """
+    L{eventToPayload}'s encoder compiled per shape gives the payload of the
+    generic encoder, octet for octet.
+    """
+
+    def assertSamePayload(self, e: Event) -> bytes:
+        try:
+            slow = slowPayload(e)
+        except (NotificationError, IppEncodeError) as error:
+            self.assertRaises(type(error), eventToPayload, e)
+            return b""
+        # Twice: the shape is learnt the first time, used the second.
+        self.assertEqual(eventToPayload(e), slow)
+        self.assertEqual(eventToPayload(e), slow)
+        return slow
+
+    @settings(
+        deadline=None,
+        max_examples=300,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(eventAttributes())
+    def test_sameAsGeneric(self, attributes: List[Attribute]) -> None:
+        """
+        Whatever the event, the same payload both ways.
+        """
+        try:
+            e = Event.fromGroup(attributes, source="s")
+        except NotificationError:
+            return
+        self.assertSamePayload(e)
+
+    def test_eventsOfOneShape(self) -> None:
+        """
+        Events of one shape with other values (and other receive times) each
+        get their own payload, the generic one; one with a value the compiled
+        encoder leaves to L{encode} too, and one that cannot be stored fails
+        as it did.
+        """
+        import datetime
+
+        base = cupsJobCompleted()
+        spliced = 0
+        for n in range(1, 6):
+            e = dataclasses.replace(
+                base,
+                jobId=n,
+                text=f"Job #{n} \u00e9" * n,
+                printerUri=f"ipp://p{n}/ipp",
+                receivedAt=datetime.datetime(2026, 1, n, tzinfo=datetime.timezone.utc),
+            )
+            payload = self.assertSamePayload(e)
+            spliced += b'"splice"' in payload
+            self.assertEqual(eventFromPayload(payload), e)
+        self.assertEqual(spliced, 5)
+        group = list(base.toGroup())
+        # An int subclass: encode() writes it, the compiled encoder leaves it.
+        unusual = Event.fromGroup(
+            [*group, Attribute("x-count", (_Int(7),), (0x21,))], source="s"
+        )
+        self.assertIn(b'"splice"', self.assertSamePayload(unusual))
+        tooBig = Event.fromGroup(
+            [*group, Attribute("x-count", (2**40,), (0x21,))], source="s"
+        )
+        self.assertRaises(IppEncodeError, eventToPayload, tooBig)
+        self.assertEqual(eventToPayload(base), slowPayload(base))
+
+
+class _Int(int):
+    """
+    An int of another type.
+    """
+
+
 @implementer(IEncodedDeliveryMethod)
 class EncodedDelivery(ScriptedDelivery):
     """
