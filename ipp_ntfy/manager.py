@@ -497,6 +497,34 @@ def _spliceLayout(
     return layout
 
 
+def _matches(
+    subscription: Subscription, eventKeyword: str, jobId: Optional[int]
+) -> Optional[str]:
+    """
+    L{matches}, remembered for subscriptions that are not per-job: for those it
+    depends on the subscribed events and the event keyword alone.
+    """
+    if subscription.jobId is not None:
+        return matches(subscription, eventKeyword, jobId)
+    key = (subscription.events, eventKeyword)
+    try:
+        return _MATCHED[key]
+    except (KeyError, TypeError):
+        pass
+    result = matches(subscription, eventKeyword, jobId)
+    try:
+        if len(_MATCHED) >= _MAX_CACHED:
+            _MATCHED.clear()
+        _MATCHED[key] = result
+    except TypeError:
+        pass  # not hashable: not remembered
+    return result
+
+
+# What matches gives, by the subscribed events and the event keyword.
+_MATCHED: Dict[Tuple[Tuple[str, ...], str], Optional[str]] = {}
+
+
 def templateGroup(
     *,
     recipientUri: Optional[str] = None,
@@ -859,14 +887,14 @@ class SubscriptionManager(Service):
         for subscription in subscriptions:
             if subscription.expired(now):
                 continue
-            if matches(subscription, name, jobId) is not None:
+            if _matches(subscription, name, jobId) is not None:
                 if name == "job-progress":
                     last = self._lastProgress.get(subscription.subscriptionId)
                     if not shouldSendProgress(subscription, last, now):
                         continue
                     self._lastProgress[subscription.subscriptionId] = now
                 entries.append((subscription.subscriptionId, payload))
-            if endsAfter(subscription, name, jobId):
+            if subscription.jobId is not None and endsAfter(subscription, name, jobId):
                 ending.append(subscription)
         if not entries:
             return succeed(self._appended([], printerUri, entries, ending))

@@ -11,6 +11,7 @@ import random
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
@@ -50,7 +51,16 @@ from ipp_ntfy.notification import (
 from ipp_ntfy.outcome import DeliveryOutcome, OutcomeKind
 from ipp_ntfy.retry import RetryPolicy, backoffPolicy
 from ipp_ntfy.store import MemoryStore
-from ipp_ntfy.subscription import Subscription, SubscriptionError, SubscriptionPolicy
+from ipp_ntfy.subscription import (
+    JOB_EVENTS,
+    PRINTER_EVENTS,
+    SERVER_EVENTS,
+    UMBRELLA_EVENTS,
+    Subscription,
+    SubscriptionError,
+    SubscriptionPolicy,
+    matches,
+)
 
 from .test_notification import cupsJobCompleted, eventAttributes
 
@@ -877,6 +887,48 @@ class SplicedNotificationTests(SynchronousTestCase):
         self.assertEqual(header["source"], e.source)
         self.assertEqual(header["splice"][:2], ["printer-stopped", None])
         self.assertEqual(eventFromPayload(eventToPayload(e)), e)
+
+
+_KEYWORDS = sorted(
+    JOB_EVENTS
+    | PRINTER_EVENTS
+    | SERVER_EVENTS
+    | UMBRELLA_EVENTS
+    | {"none", "job-progress", "x-vendor", "job-x"}
+)
+
+
+class MatchesTests(SynchronousTestCase):
+    """
+    The manager's remembered L{matches} gives what L{matches} does.
+    """
+
+    @settings(max_examples=300)
+    @given(
+        st.lists(st.sampled_from(_KEYWORDS), min_size=1, max_size=3),
+        st.sampled_from(_KEYWORDS),
+        st.one_of(st.none(), st.integers(1, 3)),
+        st.one_of(st.none(), st.integers(1, 3)),
+    )
+    def test_sameAsMatches(
+        self,
+        events: List[str],
+        keyword: str,
+        subscribedJob: Optional[int],
+        jobId: Optional[int],
+    ) -> None:
+        subscription = Subscription(
+            subscriptionId=1,
+            printerUri=PRINTER,
+            events=tuple(events),
+            jobId=subscribedJob,
+        )
+        # Twice: remembered the second time.
+        for _ in range(2):
+            self.assertEqual(
+                managerModule._matches(subscription, keyword, jobId),
+                matches(subscription, keyword, jobId),
+            )
 
 
 def slowPayload(e: Event) -> bytes:

@@ -753,11 +753,12 @@ def compileGroupEncoder(
         "TRUE": _TRUE,
         "FALSE": _FALSE,
     }
-    count = len(attributes)
+    # One unpacking of all the attributes, which fails for another number.
     lines = [
         "def encodeGroup(attributes):",
-        f"    if len(attributes) != {count}:",
-        "        raise Slow()",
+        "    ["
+        + ", ".join(f"a{index}" for index in range(len(attributes)))
+        + "] = attributes",
     ]
     # The parts of the octets, by name: constants (the octets of consecutive
     # constant parts joined into one) and variables.
@@ -807,7 +808,7 @@ def compileGroupEncoder(
             or not _NOT_COMPILED_TAGS.isdisjoint(tags)
         ):
             return None
-        values = f"attributes[{index}][1]"
+        values = f"a{index}[1]"
         if len(tags) == 1:
             lines.append(f"    (x{index}_0,) = {values}")
         else:
