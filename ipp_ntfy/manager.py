@@ -93,18 +93,17 @@ def eventToPayload(event: Event) -> bytes:
             encoded = (body, *_offsets(body, layout))
     else:
         body = encoded[0]
-    global _lastReceived
+    global _lastHead
+    source = event.source
     receivedAt = event.receivedAt
-    last = _lastReceived
-    if receivedAt is None:
-        when = "null"
-    elif receivedAt is last[0]:
-        when = last[1]
+    last = _lastHead
+    if source is last[0] and receivedAt is last[1]:
+        header = last[2]
     else:
-        when = _jsonString(receivedAt.isoformat())
-        _lastReceived = (receivedAt, when)
-    # What json.dumps({"source": ..., "receivedAt": ...}) writes, quicker.
-    header = f'{{"source": {_jsonString(event.source)}, "receivedAt": {when}'
+        # What json.dumps({"source": ..., "receivedAt": ...}) writes, quicker.
+        when = "null" if receivedAt is None else _jsonString(receivedAt.isoformat())
+        header = f'{{"source": {_jsonString(source)}, "receivedAt": {when}'
+        _lastHead = (source, receivedAt, header)
     if layout is not None and _isKeyword(event.event):
         assert encoded is not None
         jobId = "null" if event.jobId is None else event.jobId
@@ -121,9 +120,10 @@ _SPLICE = ', "splice": ['
 _KEYWORD = re.compile("[a-z0-9._-]+")
 _attributeName = itemgetter(0)
 _attributeTags = itemgetter(2)
-# The last receive time written, and its JSON: the events of one report share
-# it.  Kept alive here, so that no other object has its id.
-_lastReceived: Tuple[Any, str] = (None, "null")
+# The source and receive time of the last event written, and the start of its
+# header: the events of one report share them.  They are kept alive here, so
+# that no other object takes their ids.
+_lastHead: Tuple[Any, Any, str] = (object(), object(), "")
 # Encoders and splice layouts by the shape of an event group: its tag, and the
 # names and the tags of its attributes.
 _SHAPES: Dict[

@@ -983,8 +983,9 @@ class PayloadEncoderTests(SynchronousTestCase):
 
     def test_eventsOfOneShape(self) -> None:
         """
-        Events of one shape with other values (and other receive times) each
-        get their own payload, the generic one; one with a value the compiled
+        Events of one shape with other values (and other sources and receive
+        times, or the same objects as the event before) each get their own
+        payload, the generic one; one with a value the compiled
         encoder leaves to L{encode} too, and one that cannot be stored fails
         as it did.
         """
@@ -992,18 +993,24 @@ class PayloadEncoderTests(SynchronousTestCase):
 
         base = cupsJobCompleted()
         spliced = 0
-        for n in range(1, 6):
+        times = [
+            datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+            datetime.datetime(2026, 1, 1, 0, 1, tzinfo=datetime.timezone.utc),
+        ]
+        sources = ["a", "b"]
+        for n in range(1, 9):
             e = dataclasses.replace(
                 base,
                 jobId=n,
                 text=f"Job #{n} \u00e9" * n,
                 printerUri=f"ipp://p{n}/ipp",
-                receivedAt=datetime.datetime(2026, 1, n, tzinfo=datetime.timezone.utc),
+                receivedAt=times[n // 2 % 2],
+                source=sources[n // 3 % 2],
             )
             payload = self.assertSamePayload(e)
             spliced += b'"splice"' in payload
             self.assertEqual(eventFromPayload(payload), e)
-        self.assertEqual(spliced, 5)
+        self.assertEqual(spliced, 8)
         group = list(base.toGroup())
         # An int subclass: encode() writes it, the compiled encoder leaves it.
         unusual = Event.fromGroup(

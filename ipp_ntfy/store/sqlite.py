@@ -833,7 +833,7 @@ def _queueStatsOf(connection: sqlite3.Connection, now: float) -> QueueStats:
 _Outcome = Tuple[bool, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Operation:
     """
     An operation waiting for its batch.
