@@ -222,6 +222,46 @@ class SQLiteStoreTests(StoreTestsMixin, TestCase):
         )
         self.assertEqual(await store.nextDue(), 1.0)
 
+    async def test_payloadsStoredAsBlobs(self) -> None:
+        """
+        The payloads are stored as BLOBs of their octets, in the history and the
+        queue, one payload for several subscriptions as for one; they read back
+        as L{bytes}.
+        """
+        store = await self.openStore(self.mktemp())
+        a = (await store.createSubscription(push())).subscriptionId
+        b = (await store.createSubscription(push())).subscriptionId
+        payloads = [b"", b"\x00\xff{", bytes(range(256)) * 3]
+        for payload in payloads:
+            await store.appendEvents([(a, payload), (b, payload)], 1)
+        connection = store._connection
+        assert connection is not None
+        rows = await store._worker.submit(
+            lambda: connection.execute(
+                "SELECT subscriptionId, typeof(payload), payload FROM history"
+                " UNION ALL"
+                " SELECT subscriptionId, typeof(payload), payload FROM queue"
+            ).fetchall()
+        )
+        self.assertEqual(
+            sorted(rows),
+            sorted(
+                [
+                    (subscription, "blob", payload)
+                    for subscription in (a, b)
+                    for payload in payloads
+                ]
+                * 2
+            ),
+        )
+        due = await store.dueEvents(10, 10, 10)
+        self.assertEqual([e.payload for e in due], payloads * 2)
+        self.assertEqual({type(e.payload) for e in due}, {bytes})
+        for subscription in (a, b):
+            history = await store.eventsSince(subscription, 1, 10)
+            self.assertEqual([payload for _, payload, _ in history], payloads)
+            self.assertEqual({type(payload) for _, payload, _ in history}, {bytes})
+
     async def test_mergedAppendFailingRunsEachAlone(self) -> None:
         """
         When the merged C{appendEvents} calls fail together, each runs again
