@@ -12,6 +12,10 @@ types straight from cached octets (names, strings) and preformatted headers, che
 everything but says nothing: anything unusual or wrong makes it give up, and the
 careful one (L{_Encoder}) encodes the message again, with the path and the reason of
 the fault if there is one.
+
+For a caller that encodes many groups of one shape (the relay stores every event
+it publishes), L{compileGroupEncoder} makes a function for the shape that writes
+what L{encode} would, and gives up as the fast path does, for L{encode} to decide.
 """
 
 from __future__ import annotations
