@@ -29,6 +29,7 @@ from twisted.logger import Logger
 
 from .interfaces import ISubscriptionStore
 from .ipp import Attribute, Group, GroupTag, Message, decode, encode
+from .ipp.encode import GroupEncoder, compileGroupEncoder
 from .notification import (  # private helpers for personalize's fast paths
     _CORE_BY_NAME,
     _RANK,
@@ -64,30 +65,111 @@ def eventToPayload(event: Event) -> bytes:
     C{"splice"}: the event keyword, the job id, the offsets in the octets where
     the attributes that are not the subscription's begin and where
     C{notify-printer-uri} goes among them, and how many there are.
+
+    The octets and the offsets come from an encoder compiled for the group's
+    shape (L{compileGroupEncoder}), in one pass; for a group it does not take,
+    from L{encode} and L{_offsets}, with the same result.
     """
-    receivedAt = event.receivedAt.isoformat() if event.receivedAt else None
     group = event.toGroup()
-    body = encode(Message((2, 0), 0, 0, [group]))
-    # What json.dumps({"source": ..., "receivedAt": ...}) writes, quicker.
-    header = (
-        f'{{"source": {_jsonString(event.source)}, "receivedAt": '
-        f"{'null' if receivedAt is None else _jsonString(receivedAt)}"
+    attributes = group.attributes
+    shape = (
+        group.tag,
+        tuple(map(_attributeName, attributes)),
+        tuple(map(_attributeTags, attributes)),
     )
-    layout = _spliceLayout(group.attributes)
-    if layout is not None and _KEYWORD.fullmatch(event.event):
-        start, middle, end = _offsets(body, layout)
-        others = layout[3]
+    try:
+        encoder, layout = _SHAPES[shape]
+    except KeyError:
+        encoder, layout = _learnShape(shape, group)
+    encoded = None
+    if encoder is not None:
+        try:
+            encoded = encoder(attributes)
+        except Exception:
+            pass  # a value the compiled encoder leaves to encode()
+    if encoded is None:
+        body = encode(Message((2, 0), 0, 0, [group]))
+        if layout is not None:
+            encoded = (body, *_offsets(body, layout))
+    else:
+        body = encoded[0]
+    global _lastHead
+    source = event.source
+    receivedAt = event.receivedAt
+    last = _lastHead
+    if source is last[0] and receivedAt is last[1]:
+        header = last[2]
+    else:
+        # What json.dumps({"source": ..., "receivedAt": ...}) writes, quicker.
+        when = "null" if receivedAt is None else _jsonString(receivedAt.isoformat())
+        header = f'{{"source": {_jsonString(source)}, "receivedAt": {when}'
+        _lastHead = (source, receivedAt, header)
+    if layout is not None and _isKeyword(event.event):
+        assert encoded is not None
         jobId = "null" if event.jobId is None else event.jobId
         # Last, in a form personalizedOctets reads without a JSON parser.
         header += (
-            f'{_SPLICE}"{event.event}", {jobId}, {start}, {middle}, {end}, {others}]'
+            f'{_SPLICE}"{event.event}", {jobId}, {encoded[1]}, {encoded[2]},'
+            f" {encoded[3]}, {layout[3]}]"
         )
-    return header.encode("utf-8") + b"}\n" + body
+    return b"".join((header.encode("utf-8"), b"}\n", body))
 
 
 _jsonString = encode_basestring_ascii
 _SPLICE = ', "splice": ['
 _KEYWORD = re.compile("[a-z0-9._-]+")
+_attributeName = itemgetter(0)
+_attributeTags = itemgetter(2)
+# The source and receive time of the last event written, and the start of its
+# header: the events of one report share them.  They are kept alive here, so
+# that no other object takes their ids.
+_lastHead: Tuple[Any, Any, str] = (object(), object(), "")
+# Encoders and splice layouts by the shape of an event group: its tag, and the
+# names and the tags of its attributes.
+_SHAPES: Dict[
+    Tuple[int, Tuple[str, ...], Tuple[Tuple[int, ...], ...]],
+    Tuple[Optional[GroupEncoder], Optional[Tuple[int, ...]]],
+] = {}
+# Whether each event keyword is one that personalizedOctets reads back.
+_KEYWORDS: Dict[str, bool] = {}
+
+
+def _learnShape(
+    shape: Tuple[int, Tuple[str, ...], Tuple[Tuple[int, ...], ...]], group: Group
+) -> Tuple[Optional[GroupEncoder], Optional[Tuple[int, ...]]]:
+    """
+    Compile the encoder of groups of this shape and find their splice layout,
+    and keep them for the next events of the shape.
+
+    @param shape: the shape of C{group}, as L{eventToPayload} keys it.
+    @return: the encoder, or C{None}; the layout, or C{None}.
+    """
+    layout = _spliceLayout(group.attributes)
+    marks: Tuple[int, ...] = ()
+    if layout is not None:
+        first, before, printerUri, _ = layout
+        marks = (first, first + before, first + before + printerUri)
+    entry = (compileGroupEncoder(group, marks), layout)
+    if len(_SHAPES) >= _MAX_CACHED:
+        _SHAPES.clear()
+    _SHAPES[shape] = entry
+    return entry
+
+
+def _isKeyword(name: str) -> bool:
+    """
+    @return: whether C{name} is written as it is in the splice layout.
+    """
+    try:
+        return _KEYWORDS[name]
+    except (KeyError, TypeError):
+        pass
+    result = type(name) is str and _KEYWORD.fullmatch(name) is not None
+    if type(name) is str:
+        if len(_KEYWORDS) >= _MAX_CACHED:
+            _KEYWORDS.clear()
+        _KEYWORDS[name] = result
+    return result
 
 
 def eventFromPayload(payload: bytes) -> Event:
@@ -413,6 +495,34 @@ def _spliceLayout(
         _LAYOUTS.clear()
     _LAYOUTS[signature] = layout
     return layout
+
+
+def _matches(
+    subscription: Subscription, eventKeyword: str, jobId: Optional[int]
+) -> Optional[str]:
+    """
+    L{matches}, remembered for subscriptions that are not per-job: for those it
+    depends on the subscribed events and the event keyword alone.
+    """
+    if subscription.jobId is not None:
+        return matches(subscription, eventKeyword, jobId)
+    key = (subscription.events, eventKeyword)
+    try:
+        return _MATCHED[key]
+    except (KeyError, TypeError):
+        pass
+    result = matches(subscription, eventKeyword, jobId)
+    try:
+        if len(_MATCHED) >= _MAX_CACHED:
+            _MATCHED.clear()
+        _MATCHED[key] = result
+    except TypeError:
+        pass  # not hashable: not remembered
+    return result
+
+
+# What matches gives, by the subscribed events and the event keyword.
+_MATCHED: Dict[Tuple[Tuple[str, ...], str], Optional[str]] = {}
 
 
 def templateGroup(
@@ -777,14 +887,14 @@ class SubscriptionManager(Service):
         for subscription in subscriptions:
             if subscription.expired(now):
                 continue
-            if matches(subscription, name, jobId) is not None:
+            if _matches(subscription, name, jobId) is not None:
                 if name == "job-progress":
                     last = self._lastProgress.get(subscription.subscriptionId)
                     if not shouldSendProgress(subscription, last, now):
                         continue
                     self._lastProgress[subscription.subscriptionId] = now
                 entries.append((subscription.subscriptionId, payload))
-            if endsAfter(subscription, name, jobId):
+            if subscription.jobId is not None and endsAfter(subscription, name, jobId):
                 ending.append(subscription)
         if not entries:
             return succeed(self._appended([], printerUri, entries, ending))

@@ -34,6 +34,7 @@ from ipp_ntfy.ipp import (
 )
 
 encodeModule = importlib.import_module("ipp_ntfy.ipp.encode")
+compileGroupEncoder = encodeModule.compileGroupEncoder
 
 VECTORS = Path(__file__).parent / "vectors"
 OPERATION = "group 1 (operation-attributes-tag)"
@@ -1094,3 +1095,231 @@ class FastEncodeTests(SynchronousTestCase):
             for entry in encodeModule._COLLECTION_OCTETS.values()
         )
         self.assertLessEqual(held, encodeModule._MAX_COLLECTION_BYTES)
+
+
+# -- the encoder compiled per shape ----------------------------------------------------
+
+_COMPILED_TAGS = [
+    0x21,
+    0x22,
+    0x23,
+    0x30,
+    0x31,
+    0x32,
+    0x33,
+    0x35,
+    0x36,
+    0x13,
+    0x41,
+    0x42,
+    0x44,
+    0x45,
+    0x47,
+    0x48,
+    0x49,
+    0x50,
+    0x7F,
+]
+
+
+def _validValue(tag: int) -> Any:
+    """
+    Values that C{tag} takes and the encoder writes.
+    """
+    from hypothesis import strategies as st
+
+    from .test_properties import dateTimes, int32, text
+
+    if tag in (0x21, 0x23):
+        return int32
+    if tag == 0x22:
+        return st.booleans()
+    if tag == 0x30:
+        return st.binary(max_size=12)
+    if tag == 0x31:
+        return dateTimes
+    if tag == 0x32:
+        return st.builds(Resolution, int32, int32, st.integers(-128, 127))
+    if tag == 0x33:
+        return st.builds(Range, int32, int32)
+    if tag in (0x35, 0x36):
+        return st.builds(TextWithLanguage, text, text)
+    if 0x10 <= tag < 0x20:
+        return st.builds(OutOfBand, st.just(tag), st.binary(max_size=3))
+    if tag in (0x50, 0x7F):
+        return st.builds(
+            lambda head, rest: Unknown(tag, head.to_bytes(4, "big") + rest),
+            st.integers(0, 2**31 - 1),
+            st.binary(max_size=4),
+        )
+    return st.one_of(text, st.sampled_from(["a", "utf-8", "z" * 300]))
+
+
+def _value(tag: int) -> Any:
+    """
+    Mostly values that C{tag} takes; now and then one of another type, or one
+    the encoder refuses.
+    """
+    from hypothesis import strategies as st
+
+    wrong = st.one_of(
+        st.integers(0, 1),
+        st.integers(2**31, 2**40),
+        st.booleans(),
+        st.binary(max_size=4),
+        st.just(b"x" * 40000),
+        st.text(max_size=3),
+        st.just("\ud800"),
+        st.just("y" * 40000),
+        st.none(),
+        st.floats(allow_nan=False),
+    )
+    return st.one_of(_validValue(tag), wrong)
+
+
+def _shapes() -> Any:
+    """
+    A group tag and attribute names with the tags of their values; now and then
+    a collection's tag, or a name twice.
+    """
+    from hypothesis import strategies as st
+
+    tags = st.sampled_from(_COMPILED_TAGS + [0x34])
+    names = st.one_of(
+        st.sampled_from(["notify-text", "job-id", "a", "printer-state", "x" * 300]),
+        st.text(st.characters(max_codepoint=127), min_size=1, max_size=8),
+    )
+    return st.tuples(
+        st.sampled_from([0x01, 0x04, 0x07]),
+        st.lists(st.tuples(names, st.lists(tags, min_size=1, max_size=3)), max_size=8),
+    )
+
+
+class GroupEncoderTests(SynchronousTestCase):
+    """
+    L{compileGroupEncoder}'s functions give the octets of L{encode}, and the
+    offsets of the attributes they were asked for, for every group of the shape
+    they were compiled for; or they raise, and L{encode} decides.
+    """
+
+    def assertSameAsEncode(self, encoder: Any, group: Group, marks: List[int]) -> None:
+        expected = outcome(encode, Message((2, 0), 0, 0, [group]))
+        try:
+            got = encoder(group.attributes)
+        except Exception:
+            # Left to encode(), which must then be the one to write or refuse
+            # something: only a valid message of plain values must not be.
+            self.assertFalse(
+                isinstance(expected, bytes),
+                f"the compiled encoder gave up on {group!r}",
+            )
+            return
+        self.assertEqual(got[0], expected)
+        offsets = [
+            len(
+                encode(
+                    Message((2, 0), 0, 0, [Group(group.tag, group.attributes[:mark])])
+                )
+            )
+            - 1
+            for mark in marks
+        ]
+        self.assertEqual(list(got[1:]), offsets)
+
+    def test_sameAsEncode(self) -> None:
+        """
+        Over random shapes and values (of the right type and not), the compiled
+        encoder gives what L{encode} does, for the group it was compiled from and
+        for others of its shape.
+        """
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+
+        @settings(
+            deadline=None, max_examples=400, suppress_health_check=list(HealthCheck)
+        )
+        @given(st.data())
+        def check(data: Any) -> None:
+            tag, shape = data.draw(_shapes())
+            groups = [
+                Group(
+                    tag,
+                    [
+                        Attribute(
+                            name,
+                            tuple(data.draw(values(t)) for t in tags),
+                            tuple(tags),
+                        )
+                        for name, tags in shape
+                    ],
+                )
+                # Two groups of values it writes, one with some it may not.
+                for values in (_validValue, _validValue, _value)
+            ]
+            marks = sorted(data.draw(st.lists(st.integers(0, len(shape)), max_size=3)))
+            encoder = compileGroupEncoder(groups[0], marks)
+            names = [name for name, _ in shape]
+            if any(0x34 in tags for _, tags in shape) or len(set(names)) != len(names):
+                # The shapes it leaves to encode().
+                self.assertIsNone(encoder)
+                return
+            self.assertIsNotNone(encoder)
+            for group in groups:
+                self.assertSameAsEncode(encoder, group, marks)
+
+        check()
+
+    def test_cupsEvent(self) -> None:
+        """
+        CUPS's job-completed event group, with the offsets of three of its
+        attributes, in one pass.
+        """
+        group = decode(
+            (VECTORS / "cups-2.4.2-notifier-event-job-completed.ipp").read_bytes()
+        ).groups[0]
+        count = len(group.attributes)
+        encoder = compileGroupEncoder(group, (0, 6, count))
+        assert encoder is not None
+        self.assertSameAsEncode(encoder, group, [0, 6, count])
+        octets, first, sixth, end = encoder(group.attributes)
+        self.assertEqual((first, end), (9, len(octets) - 1))
+        self.assertEqual(octets[sixth + 3 : sixth + 3 + 15], b"printer-up-time")
+
+    def test_wrongCount(self) -> None:
+        """
+        A group with another number of attributes, or an attribute with another
+        number of values, than the shape is refused by the compiled encoder
+        (which does not check names and tags: its caller keys it on them).
+        """
+        group = Group(
+            GroupTag.EVENT_NOTIFICATION,
+            [Attribute.keyword("a", "b", "c"), Attribute.integer("i", 1)],
+        )
+        encoder = compileGroupEncoder(group)
+        assert encoder is not None
+        self.assertEqual(
+            encoder(group.attributes)[0], encode(Message((2, 0), 0, 0, [group]))
+        )
+        for attributes in (
+            group.attributes[:1],
+            (*group.attributes, Attribute.integer("j", 2)),
+            (Attribute.keyword("a", "b"), group.attributes[1]),
+            (group.attributes[0], Attribute.integer("i", 1, 2)),
+        ):
+            self.assertRaises((ValueError, encodeModule._Slow), encoder, attributes)
+
+    def test_notCompiled(self) -> None:
+        """
+        A collection, a name twice, a name that is not US-ASCII, a group tag or
+        a mark out of range: no compiled encoder.
+        """
+        one = Attribute.integer("i", 1)
+        for group, marks in [
+            (Group(7, [Attribute.collection("c", Collection([one]))]), ()),
+            (Group(7, [one, one]), ()),
+            (Group(7, [Attribute.integer("\u00e9", 1)]), ()),
+            (Group(3, [one]), ()),
+            (Group(7, [one]), (2,)),
+            (Group(7, [one]), (1, 0)),
+        ]:
+            self.assertIsNone(compileGroupEncoder(group, marks))

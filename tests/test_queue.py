@@ -11,6 +11,7 @@ import random
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
@@ -50,7 +51,16 @@ from ipp_ntfy.notification import (
 from ipp_ntfy.outcome import DeliveryOutcome, OutcomeKind
 from ipp_ntfy.retry import RetryPolicy, backoffPolicy
 from ipp_ntfy.store import MemoryStore
-from ipp_ntfy.subscription import Subscription, SubscriptionError, SubscriptionPolicy
+from ipp_ntfy.subscription import (
+    JOB_EVENTS,
+    PRINTER_EVENTS,
+    SERVER_EVENTS,
+    UMBRELLA_EVENTS,
+    Subscription,
+    SubscriptionError,
+    SubscriptionPolicy,
+    matches,
+)
 
 from .test_notification import cupsJobCompleted, eventAttributes
 
@@ -877,6 +887,147 @@ class SplicedNotificationTests(SynchronousTestCase):
         self.assertEqual(header["source"], e.source)
         self.assertEqual(header["splice"][:2], ["printer-stopped", None])
         self.assertEqual(eventFromPayload(eventToPayload(e)), e)
+
+
+_KEYWORDS = sorted(
+    JOB_EVENTS
+    | PRINTER_EVENTS
+    | SERVER_EVENTS
+    | UMBRELLA_EVENTS
+    | {"none", "job-progress", "x-vendor", "job-x"}
+)
+
+
+class MatchesTests(SynchronousTestCase):
+    """
+    The manager's remembered L{matches} gives what L{matches} does.
+    """
+
+    @settings(max_examples=300)
+    @given(
+        st.lists(st.sampled_from(_KEYWORDS), min_size=1, max_size=3),
+        st.sampled_from(_KEYWORDS),
+        st.one_of(st.none(), st.integers(1, 3)),
+        st.one_of(st.none(), st.integers(1, 3)),
+    )
+    def test_sameAsMatches(
+        self,
+        events: List[str],
+        keyword: str,
+        subscribedJob: Optional[int],
+        jobId: Optional[int],
+    ) -> None:
+        subscription = Subscription(
+            subscriptionId=1,
+            printerUri=PRINTER,
+            events=tuple(events),
+            jobId=subscribedJob,
+        )
+        # Twice: remembered the second time.
+        for _ in range(2):
+            self.assertEqual(
+                managerModule._matches(subscription, keyword, jobId),
+                matches(subscription, keyword, jobId),
+            )
+
+
+def slowPayload(e: Event) -> bytes:
+    """
+    L{eventToPayload} without its compiled encoders: the group encoded by
+    L{encode}, the splice offsets found by walking the octets.
+    """
+    saved = dict(managerModule._SHAPES)
+    compiler = managerModule.compileGroupEncoder
+    managerModule._SHAPES.clear()
+    managerModule.compileGroupEncoder = lambda *args: None
+    try:
+        return eventToPayload(e)
+    finally:
+        managerModule.compileGroupEncoder = compiler
+        managerModule._SHAPES.clear()
+        managerModule._SHAPES.update(saved)
+
+
+class PayloadEncoderTests(SynchronousTestCase):
+    """
+    L{eventToPayload}'s encoder compiled per shape gives the payload of the
+    generic encoder, octet for octet.
+    """
+
+    def assertSamePayload(self, e: Event) -> bytes:
+        try:
+            slow = slowPayload(e)
+        except (NotificationError, IppEncodeError) as error:
+            self.assertRaises(type(error), eventToPayload, e)
+            return b""
+        # Twice: the shape is learnt the first time, used the second.
+        self.assertEqual(eventToPayload(e), slow)
+        self.assertEqual(eventToPayload(e), slow)
+        return slow
+
+    @settings(
+        deadline=None,
+        max_examples=300,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(eventAttributes())
+    def test_sameAsGeneric(self, attributes: List[Attribute]) -> None:
+        """
+        Whatever the event, the same payload both ways.
+        """
+        try:
+            e = Event.fromGroup(attributes, source="s")
+        except NotificationError:
+            return
+        self.assertSamePayload(e)
+
+    def test_eventsOfOneShape(self) -> None:
+        """
+        Events of one shape with other values (and other sources and receive
+        times, or the same objects as the event before) each get their own
+        payload, the generic one; one with a value the compiled
+        encoder leaves to L{encode} too, and one that cannot be stored fails
+        as it did.
+        """
+        import datetime
+
+        base = cupsJobCompleted()
+        spliced = 0
+        times = [
+            datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+            datetime.datetime(2026, 1, 1, 0, 1, tzinfo=datetime.timezone.utc),
+        ]
+        sources = ["a", "b"]
+        for n in range(1, 9):
+            e = dataclasses.replace(
+                base,
+                jobId=n,
+                text=f"Job #{n} \u00e9" * n,
+                printerUri=f"ipp://p{n}/ipp",
+                receivedAt=times[n // 2 % 2],
+                source=sources[n // 3 % 2],
+            )
+            payload = self.assertSamePayload(e)
+            spliced += b'"splice"' in payload
+            self.assertEqual(eventFromPayload(payload), e)
+        self.assertEqual(spliced, 8)
+        group = list(base.toGroup())
+        # An int subclass: encode() writes it, the compiled encoder leaves it.
+        unusual = Event.fromGroup(
+            [*group, Attribute("x-count", (_Int(7),), (0x21,))], source="s"
+        )
+        self.assertIn(b'"splice"', self.assertSamePayload(unusual))
+        tooBig = Event.fromGroup(
+            [*group, Attribute("x-count", (2**40,), (0x21,))], source="s"
+        )
+        self.assertRaises(IppEncodeError, eventToPayload, tooBig)
+        self.assertEqual(eventToPayload(base), slowPayload(base))
+
+
+class _Int(int):
+    """
+    An int of another type.
+    """
 
 
 @implementer(IEncodedDeliveryMethod)

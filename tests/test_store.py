@@ -17,6 +17,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+import ipp_ntfy.store as storeModule  # noqa: N812
 from ipp_ntfy.interfaces import ISubscriptionStore
 from ipp_ntfy.store import (
     MemoryStore,
@@ -220,6 +221,46 @@ class SQLiteStoreTests(StoreTestsMixin, TestCase):
             [(1, 1.0), (2, 3.0)],
         )
         self.assertEqual(await store.nextDue(), 1.0)
+
+    async def test_payloadsStoredAsBlobs(self) -> None:
+        """
+        The payloads are stored as BLOBs of their octets, in the history and the
+        queue, one payload for several subscriptions as for one; they read back
+        as L{bytes}.
+        """
+        store = await self.openStore(self.mktemp())
+        a = (await store.createSubscription(push())).subscriptionId
+        b = (await store.createSubscription(push())).subscriptionId
+        payloads = [b"", b"\x00\xff{", bytes(range(256)) * 3]
+        for payload in payloads:
+            await store.appendEvents([(a, payload), (b, payload)], 1)
+        connection = store._connection
+        assert connection is not None
+        rows = await store._worker.submit(
+            lambda: connection.execute(
+                "SELECT subscriptionId, typeof(payload), payload FROM history"
+                " UNION ALL"
+                " SELECT subscriptionId, typeof(payload), payload FROM queue"
+            ).fetchall()
+        )
+        self.assertEqual(
+            sorted(rows),
+            sorted(
+                [
+                    (subscription, "blob", payload)
+                    for subscription in (a, b)
+                    for payload in payloads
+                ]
+                * 2
+            ),
+        )
+        due = await store.dueEvents(10, 10, 10)
+        self.assertEqual([e.payload for e in due], payloads * 2)
+        self.assertEqual({type(e.payload) for e in due}, {bytes})
+        for subscription in (a, b):
+            history = await store.eventsSince(subscription, 1, 10)
+            self.assertEqual([payload for _, payload, _ in history], payloads)
+            self.assertEqual({type(payload) for _, payload, _ in history}, {bytes})
 
     async def test_mergedAppendFailingRunsEachAlone(self) -> None:
         """
@@ -709,3 +750,79 @@ def _creating(
     subscription: Subscription,
 ) -> Callable[[ISubscriptionStore], Deferred[Subscription]]:
     return lambda s: s.createSubscription(subscription)
+
+
+def _outcome(check: Callable[..., Any], *args: Any) -> Any:
+    """
+    What C{check(*args)} gives: its result, or its exception's type and text.
+    """
+    try:
+        return ("ok", check(*args))
+    except (TypeError, ValueError) as e:
+        return (type(e), str(e))
+
+
+_anything = st.one_of(
+    st.integers(-3, 3),
+    st.booleans(),
+    st.binary(max_size=2),
+    st.text(max_size=2),
+    st.none(),
+    st.floats(),
+)
+
+
+class ArgumentCheckTests(SynchronousTestCase):
+    """
+    The argument checks' fast paths (for a list of pairs of an int and bytes,
+    and a float) give what their general paths do.
+    """
+
+    @settings(max_examples=300)
+    @given(
+        st.lists(
+            st.one_of(
+                st.tuples(st.integers(-5, 5), st.binary(max_size=3)),
+                st.tuples(_anything, _anything),
+                st.lists(_anything, max_size=3).map(tuple),
+                _anything,
+            ),
+            max_size=4,
+        )
+    )
+    def test_entries(self, entries: List[Any]) -> None:
+        """
+        A list checks as the same entries in a tuple, or from an iterator, do.
+        """
+        fast = _outcome(storeModule._checkEntries, entries)
+        for other in (tuple(entries), iter(entries)):
+            self.assertEqual(fast, _outcome(storeModule._checkEntries, other))
+        if fast[0] == "ok":
+            self.assertEqual(fast[1], list(entries))
+            self.assertIsNot(fast[1], entries)
+
+    @given(st.one_of(st.floats(), _anything, st.integers()))
+    def test_time(self, value: Any) -> None:
+        """
+        A float checks as a float subclass of the same value does (the
+        general path): itself, or C{ValueError} for NaN; and nothing else is
+        taken for a float.
+        """
+
+        class Seconds(float):
+            pass
+
+        got = _outcome(storeModule._checkTime, value, "now")
+        if type(value) is float:
+            general = _outcome(storeModule._checkTime, Seconds(value), "now")
+            if value == value:
+                self.assertEqual(got, general)
+                self.assertIs(got[1], value)
+            else:
+                self.assertEqual(got, (ValueError, "now must not be NaN"))
+                self.assertEqual(general, got)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.assertIs(got[0], TypeError)
+        else:
+            self.assertEqual(got, ("ok", float(value)))
+            self.assertIs(type(got[1]), float)

@@ -12,6 +12,10 @@ types straight from cached octets (names, strings) and preformatted headers, che
 everything but says nothing: anything unusual or wrong makes it give up, and the
 careful one (L{_Encoder}) encodes the message again, with the path and the reason of
 the fault if there is one.
+
+For a caller that encodes many groups of one shape (the relay stores every event
+it publishes), L{compileGroupEncoder} makes a function for the shape that writes
+what L{encode} would, and gives up as the fast path does, for L{encode} to decide.
 """
 
 from __future__ import annotations
@@ -673,3 +677,197 @@ _INTERPRETED_TAGS = (
 # The checks and conversions of values the fast path leaves to the careful encoder
 # (its errors are never reported: the careful encoder starts again).
 _STRICT = _Encoder(DEFAULT_LIMITS, False)
+
+
+# -- groups of one shape ---------------------------------------------------------------
+
+#: What L{compileGroupEncoder}'s functions give: the message's octets, then the
+#: offset in them at each mark.
+GroupEncoder = Callable[[Sequence[Attribute]], Tuple[Any, ...]]
+
+# The value tags L{compileGroupEncoder} writes itself; any other tag but a
+# collection's goes to _otherOctets, as in _fastEncode.
+_INT_TAGS = frozenset({0x21, 0x23})
+_NOT_COMPILED_TAGS = frozenset({0x34, 0x37, 0x4A})
+
+
+def compileGroupEncoder(
+    group: Group,
+    marks: Sequence[int] = (),
+    version: Tuple[int, int] = (2, 0),
+) -> Optional[GroupEncoder]:
+    """
+    Compile the encoding of a one-group message for groups of C{group}'s shape:
+    its tag, and the names and value tags of its attributes, in order.
+
+    The function returned takes the attributes of a group of that shape (it does
+    not check the shape: that is for the caller, who keys its cache on it) and
+    gives C{(octets, offset, ...)}: the octets are those of C{encode(Message(
+    version, 0, 0, [group]))} under the default limits, and there is one offset
+    per mark, where the attribute of that index begins (the end of the group for
+    the number of attributes).  For a value the fast path of L{encode} would not
+    write (a value of another type than its tag takes, a string that is not
+    UTF-8, a value too long, an integer out of range) it raises an exception:
+    the caller then asks L{encode}, which writes the message or says what is
+    wrong with it.
+
+    The shape's values are read and written in straight-line code made for it,
+    with the octets of the names, tags and fixed-size values written beforehand:
+    no loop over the attributes, no dispatch on their tags, no cache keyed on
+    whole attributes (whose values an event's group rarely repeats).  Only
+    integers and the program's own names go into the source; the names' octets
+    are constants bound to the function.
+
+    @param group: a group of the shape.
+    @param marks: attribute indexes, from 0 to the number of attributes,
+        ascending.
+    @param version: the message's version.
+    @return: the function, or C{None} for a shape it does not take: a
+        collection, a name twice, a name or tag the encoder refuses, more
+        attributes or values than the default limits allow.
+    """
+    attributes = group.attributes
+    limits = DEFAULT_LIMITS
+    tag = group.tag
+    marks = tuple(marks)
+    if (
+        type(tag) is not int
+        or not 0x01 <= tag < 0x10
+        or tag == 0x03
+        or len(attributes) > limits.maxAttributes
+        or list(marks) != sorted(marks)
+        or not all(type(m) is int and 0 <= m <= len(attributes) for m in marks)
+    ):
+        return None
+    try:
+        header = _header(version[0], version[1], 0, 0) + _GROUP_TAG_OCTETS[tag]
+        names = [_nameOctets(attribute.name, limits) for attribute in attributes]
+    except Exception:
+        return None
+    if len(set(attribute.name for attribute in attributes)) != len(attributes):
+        return None
+    constants: Dict[str, Any] = {
+        "stringOctets": _stringOctets,
+        "strings": _STRING_OCTETS,
+        "otherOctets": _otherOctets,
+        "lengthAndInt32": _lengthAndInt32,
+        "length": _length,
+        "limits": limits,
+        "Slow": _Slow,
+        "TRUE": _TRUE,
+        "FALSE": _FALSE,
+    }
+    # One unpacking of all the attributes, which fails for another number.
+    lines = [
+        "def encodeGroup(attributes):",
+        "    ["
+        + ", ".join(f"a{index}" for index in range(len(attributes)))
+        + "] = attributes",
+    ]
+    # The parts of the octets, by name: constants (the octets of consecutive
+    # constant parts joined into one) and variables.
+    parts: List[str] = []
+    pending = [header]
+    # Where the next part begins: a constant count of octets plus the lengths of
+    # the variables of no fixed size before it.
+    fixed = len(header)
+    sized: List[str] = []
+    offsets: List[str] = []
+
+    def constant(octets: bytes) -> None:
+        nonlocal fixed
+        pending.append(octets)
+        fixed += len(octets)
+
+    def flush() -> None:
+        if pending:
+            name = f"P{len(parts)}"
+            constants[name] = b"".join(pending)
+            parts.append(name)
+            del pending[:]
+
+    def variable(name: str, size: Optional[int]) -> None:
+        nonlocal fixed
+        flush()
+        parts.append(name)
+        if size is None:
+            sized.append(f"len({name})")
+        else:
+            fixed += size
+
+    def mark() -> None:
+        offsets.append(" + ".join([str(fixed), *sized]))
+
+    marksLeft = list(marks)
+    for index, attribute in enumerate(attributes):
+        while marksLeft and marksLeft[0] == index:
+            marksLeft.pop(0)
+            mark()
+        tags = attribute.tags
+        if (
+            type(tags) is not tuple
+            or not tags
+            or len(tags) > limits.maxValues
+            or not all(type(t) is int and 0x10 <= t <= 0xFF for t in tags)
+            or not _NOT_COMPILED_TAGS.isdisjoint(tags)
+        ):
+            return None
+        values = f"a{index}[1]"
+        if len(tags) == 1:
+            lines.append(f"    (x{index}_0,) = {values}")
+        else:
+            lines.append(f"    x{index} = {values}")
+            lines.append(f"    if len(x{index}) != {len(tags)}:")
+            lines.append("        raise Slow()")
+            lines.append(
+                "    "
+                + "".join(f"x{index}_{n}, " for n in range(len(tags)))
+                + f"= x{index}"
+            )
+        for position, valueTag in enumerate(tags):
+            value = f"x{index}_{position}"
+            octets = f"s{index}_{position}"
+            first = names[index] if position == 0 else _NO_NAME
+            constant(_VALUE_TAG_OCTETS[valueTag] + first)
+            if valueTag in _STRING_TAGS:
+                lines.append(f"    {octets} = strings.get({value})")
+                lines.append(f"    if {octets} is None:")
+                lines.append(f"        {octets} = stringOctets({value}, limits)")
+                variable(octets, None)
+            elif valueTag in _INT_TAGS:
+                lines.append(f"    if type({value}) is not int:")
+                lines.append("        raise Slow()")
+                lines.append(f"    {octets} = lengthAndInt32(4, {value})")
+                variable(octets, 6)
+            elif valueTag == 0x22:
+                lines.append(f"    if {value} is True:")
+                lines.append(f"        {octets} = TRUE")
+                lines.append(f"    elif {value} is False:")
+                lines.append(f"        {octets} = FALSE")
+                lines.append("    else:")
+                lines.append("        raise Slow()")
+                variable(octets, 3)
+            elif valueTag == 0x30:
+                lines.append(
+                    f"    if type({value}) is not bytes"
+                    f" or len({value}) > {limits.maxValueBytes}:"
+                )
+                lines.append("        raise Slow()")
+                lines.append(f"    {octets} = length(len({value}))")
+                variable(octets, 2)
+                variable(value, None)
+            else:
+                lines.append(f"    {octets} = otherOctets({valueTag}, {value}, limits)")
+                variable(octets, None)
+    for _ in marksLeft:
+        mark()
+    constant(b"\x03")
+    flush()
+    lines.append(f"    octets = b''.join(({', '.join(parts)},))")
+    lines.append(f"    if len(octets) > {limits.maxMessageBytes}:")
+    lines.append("        raise Slow()")
+    lines.append(f"    return (octets, {''.join(o + ', ' for o in offsets)})")
+    namespace = dict(constants)
+    exec("\n".join(lines), namespace)  # our names and integers only
+    encoder: GroupEncoder = namespace["encodeGroup"]
+    return encoder

@@ -147,6 +147,8 @@ def _checkTime(value: object, name: str) -> float:
     @raise TypeError: if it is not a number.
     @raise ValueError: if it is NaN, which does not order.
     """
+    if type(value) is float and value == value:
+        return value  # the common case: a clock's seconds
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
     seconds = float(value)
@@ -180,6 +182,19 @@ def _checkEntries(entries: object) -> List[Tuple[int, bytes]]:
     @return: the C{(subscriptionId, payload)} pairs of C{appendEvents}, in order.
     @raise TypeError: if any is not an L{int} and L{bytes}.
     """
+    if type(entries) is list:
+        # The common case, checked in one pass: a list of pairs of exactly an
+        # int and bytes.  Anything else is checked, and refused, below.
+        for entry in entries:
+            if not (
+                type(entry) is tuple
+                and len(entry) == 2
+                and type(entry[0]) is int
+                and type(entry[1]) is bytes
+            ):
+                break
+        else:
+            return entries[:]
     if isinstance(entries, (str, bytes)) or not isinstance(entries, Iterable):
         raise TypeError("entries must be a sequence of (subscriptionId, payload)")
     checked = []

@@ -455,9 +455,18 @@ def _appendMany(
     results = []
     historyRows = []
     queueRows = []
+    # The payloads are bound as bytearrays, the same BLOB: the sqlite3 module
+    # binds a bytearray as it is, but first asks adapters about bytes (a failed
+    # attribute lookup on a type, with its error message formatted, for each).
+    # A payload queued for several subscriptions is copied once.
+    payload: Optional[bytes] = None
+    blob = bytearray()
     for entries, now in calls:
         sequences = []
-        for subscriptionId, payload in entries:
+        for subscriptionId, octets in entries:
+            if octets is not payload:
+                payload = octets
+                blob = bytearray(octets)
             if subscriptionId not in known:
                 row = connection.execute(
                     "SELECT lastSequence, recipientUri IS NOT NULL,"
@@ -474,9 +483,9 @@ def _appendMany(
                 continue
             state[0] += 1
             sequence = state[0]
-            historyRows.append((subscriptionId, sequence, payload, now))
+            historyRows.append((subscriptionId, sequence, blob, now))
             if state[1]:
-                queueRows.append((subscriptionId, sequence, payload, now, now))
+                queueRows.append((subscriptionId, sequence, blob, now, now))
                 state[2] += 1
                 state[4] = now
             sequences.append(sequence)
@@ -833,7 +842,7 @@ def _queueStatsOf(connection: sqlite3.Connection, now: float) -> QueueStats:
 _Outcome = Tuple[bool, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Operation:
     """
     An operation waiting for its batch.
