@@ -1662,7 +1662,7 @@ class CachedGroupTests(DecodeAssertions):
             segment[2]
             for entries in decodeModule._GROUPS.values()
             for entry in entries
-            for segment in entry[1]
+            for segment in entry.segments
         )
         self.assertLessEqual(held, decodeModule._MAX_HELD)
         self.assertGreater(held, 0)
