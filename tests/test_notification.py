@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import importlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from ipp_ntfy import notification
 from ipp_ntfy.ipp import (
+    DEFAULT_LIMITS,
     Attribute,
     Collection,
     DateTime,
@@ -64,6 +66,8 @@ from ipp_ntfy.notification import (
 VECTORS = os.path.join(os.path.dirname(__file__), "vectors")
 RECEIVED = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 SOURCE = "cups:test"
+# The decoder module (ipp_ntfy.ipp.decode is also the name of its function).
+DECODER = importlib.import_module("ipp_ntfy.ipp.decode")
 
 
 def vector(name: str) -> bytes:
@@ -1077,6 +1081,184 @@ class FastPathTests(SynchronousTestCase):
             self.assertEqual(inReport, expected[:3] + (2,) + expected[4:])
         else:
             self.assertEqual(inReport, expected)
+
+
+def reportOutcome(message: Message) -> tuple:
+    """
+    @return: what L{parseReport} gives for C{message}, as something to compare:
+        the events, their attributes and hashes, or the error.
+    """
+    try:
+        request = parseReport(message, source=SOURCE, receivedAt=RECEIVED)
+    except NotificationError as e:
+        return ("error", e.reason, e.attribute, e.group, e.statusCode)
+    return (
+        "events",
+        request.events,
+        [tuple(event.attributes) for event in request.events],
+        [hash(event) for event in request.events],
+    )
+
+
+# Values of each kind for the holes of a group: a function of the group's
+# number giving an attribute's tag and value.
+HOLES: List[Tuple[str, Callable[[int], Tuple[int, object]]]] = [
+    ("integer", lambda n: (ValueTag.INTEGER, 1000 + n)),
+    ("enum", lambda n: (ValueTag.ENUM, 3 + n)),
+    ("negative", lambda n: (ValueTag.INTEGER, -(2**31) + n)),
+    ("text", lambda n: (ValueTag.TEXT, f"t{n}")),
+    ("keyword", lambda n: (ValueTag.KEYWORD, f"k{n}")),
+    ("empty keyword", lambda n: (ValueTag.KEYWORD, "k" * ((n + 1) % 2))),
+    ("uri", lambda n: (ValueTag.URI, f"ipp://h{n}/")),
+    ("octets", lambda n: (ValueTag.OCTET_STRING, b"u%d" % n)),
+    ("boolean", lambda n: (ValueTag.BOOLEAN, n % 2 == 0)),
+]
+
+
+class FilledEventTests(SynchronousTestCase):
+    """
+    L{parseReport} reads the first of the groups that the decoder read alike (the
+    same layout object: C{ipp_ntfy.ipp.decode._GroupLayout}) with every check,
+    and the events of the next ones are made from its event with the typed
+    fields that are holes read again (C{_filler}): the same events, or the
+    same error, as from groups read one by one.
+    """
+
+    def setUp(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        """
+        Empty the decoder's caches (what it knows from other reports changes
+        which groups it reads alike), and the fillers.
+        """
+        for cache in ("_FIELDS", "_RUNS", "_GROUPS", "_COLLECTIONS", "_LAYOUTS"):
+            getattr(DECODER, cache).clear()
+        notification._FILLERS.clear()
+
+    def assertSameAsCareful(self, groups: List[List[Attribute]]) -> tuple:
+        """
+        A report of event groups with these attributes, decoded often enough
+        for the decoder to read its groups alike, gives the same outcome as
+        the careful decoder's message.
+
+        @return: the outcome.
+        """
+        octets = encode(
+            report(*[Group(GroupTag.EVENT_NOTIFICATION, group) for group in groups])
+        )
+        self.forget()
+        for _ in range(8):
+            decode(octets)
+        careful = DECODER._Decoder(octets, DEFAULT_LIMITS, False).message()[0]
+        expected = reportOutcome(careful)
+        self.assertEqual(reportOutcome(decode(octets)), expected)
+        return expected
+
+    def varied(
+        self, names: List[str], holes: List[Callable[[int], Tuple[int, object]]]
+    ) -> List[List[Attribute]]:
+        """
+        Ten groups of the attributes of L{printerStopped}, the attributes
+        C{names} with the values of C{holes}.
+        """
+        base = list(printerStopped().toGroup())
+        groups = []
+        for n in range(10):
+            group = list(base)
+            for name, hole in zip(names, holes):
+                tag, value = hole(n)
+                [index] = [i for i, a in enumerate(group) if a.name == name]
+                group[index] = Attribute.of(name, tag, value)
+            groups.append(group)
+        return groups
+
+    def test_filled(self) -> None:
+        """
+        Integer, string and octet holes in typed fields (with runs between
+        them: the decoder reads no group alike where two holes are next to each
+        other): the events after the first are filled in, each keeping its
+        group.
+        """
+        events = [
+            printerStopped(sequenceNumber=-n, text=f"Stopped {n}.", userData=b"%d" % n)
+            for n in range(10)
+        ]
+        octets = encode(buildReport(events, "http://l/n", 1))
+        for _ in range(8):
+            decode(octets)
+        message = decode(octets)
+        request = parseReport(message, source="test")
+        self.assertEqual(request.events, tuple(events))
+        for event, group in zip(request.events, message.groups[1:]):
+            self.assertIs(event.attributes, group)
+        layouts = {id(group._layout) for group in message.groups[1:]}
+        self.assertEqual(len(layouts), 1)
+        self.assertEqual(
+            [fill is not None for fill in notification._FILLERS.values()], [True]
+        )
+        self.assertSameAsCareful([list(event.toGroup()) for event in events])
+
+    def test_eachKindInEachField(self) -> None:
+        """
+        A hole of each kind in each typed field (and one not typed), where it
+        gives the field's type and where not (the event then is the full
+        path's, or the same error): the same outcome as the careful decoder's.
+        """
+        names = [a.name for a in printerStopped().toGroup()]
+        filled = 0
+        for name in names:
+            for kind, hole in HOLES:
+                outcome = self.assertSameAsCareful(self.varied([name], [hole]))
+                self.assertIn(outcome[0], ("events", "error"), (name, kind))
+                filled += any(notification._FILLERS.values())
+        self.assertGreater(filled, 10)
+
+    def test_twoHoles(self) -> None:
+        """
+        Two holes, one that gives a filler and one that does not.
+        """
+        for _, hole in HOLES:
+            self.assertSameAsCareful(
+                self.varied(
+                    ["notify-sequence-number", "notify-subscribed-event"],
+                    [HOLES[0][1], hole],
+                )
+            )
+
+    @settings(
+        deadline=None,
+        max_examples=200,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        eventAttributes(),
+        st.lists(
+            st.tuples(st.integers(0, 30), st.sampled_from([h for _, h in HOLES])),
+            max_size=3,
+        ),
+    )
+    def test_anyGroups(
+        self,
+        attributes: List[Attribute],
+        holes: List[Tuple[int, Callable[[int], Tuple[int, object]]]],
+    ) -> None:
+        """
+        Whatever the attributes, and whichever of them change from group to
+        group: the same outcome as the careful decoder's.
+        """
+        groups = []
+        for n in range(10):
+            group = list(attributes)
+            for index, hole in holes:
+                index %= len(group)
+                tag, value = hole(n)
+                group[index] = Attribute.of(group[index].name, tag, value)
+            groups.append(group)
+        try:
+            self.assertSameAsCareful(groups)
+        except IppEncodeError:
+            pass
 
 
 class BuildReportTests(SynchronousTestCase):
