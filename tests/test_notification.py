@@ -33,6 +33,7 @@ from ipp_ntfy.ipp import (
     OutOfBand,
     Range,
     TextWithLanguage,
+    Value,
     ValueTag,
     decode,
     encode,
@@ -1102,7 +1103,7 @@ def reportOutcome(message: Message) -> tuple:
 
 # Values of each kind for the holes of a group: a function of the group's
 # number giving an attribute's tag and value.
-HOLES: List[Tuple[str, Callable[[int], Tuple[int, object]]]] = [
+HOLES: List[Tuple[str, Callable[[int], Tuple[int, Value]]]] = [
     ("integer", lambda n: (ValueTag.INTEGER, 1000 + n)),
     ("enum", lambda n: (ValueTag.ENUM, 3 + n)),
     ("negative", lambda n: (ValueTag.INTEGER, -(2**31) + n)),
@@ -1156,7 +1157,7 @@ class FilledEventTests(SynchronousTestCase):
         return expected
 
     def varied(
-        self, names: List[str], holes: List[Callable[[int], Tuple[int, object]]]
+        self, names: List[str], holes: List[Callable[[int], Tuple[int, Value]]]
     ) -> List[List[Attribute]]:
         """
         Ten groups of the attributes of L{printerStopped}, the attributes
@@ -1241,7 +1242,7 @@ class FilledEventTests(SynchronousTestCase):
     def test_anyGroups(
         self,
         attributes: List[Attribute],
-        holes: List[Tuple[int, Callable[[int], Tuple[int, object]]]],
+        holes: List[Tuple[int, Callable[[int], Tuple[int, Value]]]],
     ) -> None:
         """
         Whatever the attributes, and whichever of them change from group to
