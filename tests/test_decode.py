@@ -1738,8 +1738,10 @@ class CompiledGroupTests(DecodeAssertions):
 
         @return: that entry.
         """
-        for _ in range(3):
-            decode(self.message(*[self.event() for _ in range(6)]))
+        while not any(
+            entry.read for entries in decodeModule._GROUPS.values() for entry in entries
+        ):
+            decode(self.message(*[self.event() for _ in range(100)]))
         [template] = [
             entry
             for entries in decodeModule._GROUPS.values()

@@ -145,7 +145,7 @@ class _Template:
     @ivar segments: the segments (see C{_Segment}).
     @ivar layout: the layout of the groups it reads.
     @ivar named: their attribute count.
-    @ivar taken: how many groups it has read (up to L{_COMPILE_AFTER}).
+    @ivar taken: the octets of the groups it has read (up to L{_COMPILE_AFTER}).
     @ivar read: its compiled reader (see L{_compileTemplate}), or C{None}.
     """
 
@@ -230,10 +230,13 @@ _Segment = Tuple[
     bytes, Tuple[_Field, ...], int, Optional[Tuple[Optional[str], int, int]]
 ]
 _GROUPS: dict[bytes, List[_Template]] = {}
-# An entry of _GROUPS that has read _COMPILE_AFTER groups gets a reader of its own
-# (see _compileTemplate), unless it has more than _MAX_COMPILED_SEGMENTS segments
-# or _MAX_COMPILED_FIELDS fields; a reader is counted as _READER_COST octets.
-_COMPILE_AFTER = 4
+# An entry of _GROUPS that has read _COMPILE_AFTER octets of groups gets a reader
+# of its own (see _compileTemplate), unless it has more than
+# _MAX_COMPILED_SEGMENTS segments or _MAX_COMPILED_FIELDS fields; a reader is
+# counted as _READER_COST octets.  Compiling takes a few hundred microseconds:
+# counted in octets read, it costs less than decoding them, however small the
+# groups of the entries that someone sends.
+_COMPILE_AFTER = 32768
 _MAX_COMPILED_SEGMENTS = 32
 _MAX_COMPILED_FIELDS = 256
 _READER_COST = 4096
@@ -355,8 +358,8 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                         template = candidate
                         layout = candidate.layout
                         named = candidate.named
+                        candidate.taken += groupEnd - pos
                         pos = groupEnd
-                        candidate.taken += 1
                         if candidate.taken >= _COMPILE_AFTER:
                             _compileTemplate(candidate)
                         break
