@@ -1002,6 +1002,8 @@ _FILLERS: Dict[Tuple[Any, ...], Optional[Callable[..., Event]]] = {}
 _MAX_FILLERS = 256
 # The layout of no group.
 _NO_LAYOUT: Any = object()
+# The layout object last given to _filler and what it gave, if it had holes.
+_lastFiller: Tuple[Any, Optional[Callable[..., Event]]] = (_NO_LAYOUT, None)
 
 
 def _filler(layout: Tuple[Optional[str], ...]) -> Optional[Callable[..., Event]]:
@@ -1011,20 +1013,33 @@ def _filler(layout: Tuple[Optional[str], ...]) -> Optional[Callable[..., Event]]
     @return: the filler of groups of that layout object (see L{_compileFiller}),
         or C{None} if the decoder gave no holes or they do not allow one.
     """
+    global _lastFiller
+    last = _lastFiller
+    if last[0] is layout:
+        return last[1]
     holes: Optional[Tuple[Tuple[int, int], ...]] = getattr(layout, "holes", None)
     if holes is None:
         return None
     key = (layout, holes)
     try:
-        return _FILLERS[key]
+        fill = _FILLERS[key]
     except KeyError:
-        pass
-    plan = _PLANS.get(layout)
-    fill = None if plan is None else _compileFiller(plan, holes)
-    if len(_FILLERS) >= _MAX_FILLERS:
-        _FILLERS.clear()
-    _FILLERS[key] = fill
+        fill = _newFiller(layout, holes)
+        if len(_FILLERS) >= _MAX_FILLERS:
+            _FILLERS.clear()
+        _FILLERS[key] = fill
+    _lastFiller = (layout, fill)
     return fill
+
+
+def _newFiller(
+    layout: Tuple[Optional[str], ...], holes: Tuple[Tuple[int, int], ...]
+) -> Optional[Callable[..., Event]]:
+    """
+    @return: the filler for C{_filler}, made anew.
+    """
+    plan = _PLANS.get(layout)
+    return None if plan is None else _compileFiller(plan, holes)
 
 
 def _compileFiller(
@@ -1622,6 +1637,7 @@ def parseReport(
     fill: Any = None
     values: Any = None
     event: Optional[Event]
+    count = len(message.groups)
     for index, group in enumerate(message.groups[1:], 2):
         if group.tag != eventTag:
             raise NotificationError(
@@ -1636,7 +1652,8 @@ def parseReport(
             else:
                 last = _NO_LAYOUT
                 event = _fastEvent(group, source, received, base)
-                if event is not None and layout is not None:
+                # (Not for the last group: no group comes after it.)
+                if event is not None and layout is not None and index < count:
                     fill = _filler(layout)
                     if fill is not None:
                         last = layout

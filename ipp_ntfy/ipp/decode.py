@@ -338,10 +338,13 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                 elif alike is None:
                     tries = (template,)
                 else:
-                    tries = [template, *[c for c in alike if c is not template]]
+                    tries = (template, *alike)
+                tried = None
                 for candidate in tries:
-                    if not startswith(candidate.first, pos):
+                    if candidate is tried or not startswith(candidate.first, pos):
                         continue
+                    # Once the last one taken has failed, it is not tried again.
+                    tried = template
                     reader = candidate.read
                     if reader is not None:
                         pos, taken, closed = reader(data, pos, groupTag, groups)
