@@ -130,8 +130,9 @@ class _GroupLayout(tuple):
     same object, reading only the holes again.
 
     @ivar holes: C{(index, tag)} of each hole: its index in the group's fields
-        and its value tag.  A hole of tag 0x21 or 0x23 always holds a 32-bit
-        integer, one of a string tag a C{str}: anything else is not read.
+        and its value tag, which gives the type of its value (a 32-bit C{int}
+        for 0x21 and 0x23, a C{str} for a string syntax, as the careful decoder
+        reads a value of that tag otherwise).
     """
 
     holes: Tuple[Tuple[int, int], ...]
@@ -218,11 +219,11 @@ _FIELD_COST = 64
 _MEMBER_COST = 192
 _HELD: dict[int, int] = {}
 # Whole groups read before as nothing but runs and their holes, found by the octets
-# of the group's first field: the octets of the first segment, the segments, the
-# group's layout (see below) and its attribute count.  A segment is a run, or a run
-# and the octets of the hole after it up to its value-length (both in one, to be
-# compared at once): its octets, the run's fields, its length, and the hole's name,
-# tag and header length (None for a run alone).  The events of a report come one
+# of the group's first field: _Template objects (the octets of the first segment,
+# the segments, the group's layout and its attribute count).  A segment is a run,
+# or a run and the octets of the hole after it up to its value-length (both in one,
+# to be compared at once): its octets, the run's fields, its length, and the hole's
+# name, tag and header length (None for a run alone).  The events of a report come one
 # after the other in groups of the same few shapes: a group that has the octets of
 # the same runs, and the same holes after them, is read without a look in _RUNS
 # and without its names checked again.  Candidates and bounds as for _RUNS.
