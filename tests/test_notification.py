@@ -9,6 +9,7 @@ import datetime
 import importlib
 import json
 import os
+import random
 import re
 from functools import partial
 from typing import Callable, List, Tuple
@@ -1241,6 +1242,54 @@ class FilledEventTests(SynchronousTestCase):
                     [HOLES[0][1], hole],
                 )
             )
+
+    def test_mutatedReports(self) -> None:
+        """
+        A report of 20 events, once the decoder has compiled its reader, changed
+        in one to three places (an octet flipped or set, octets dropped or put
+        in, the end cut off): decoded and parsed, the same outcome as with the
+        careful decoder.
+        """
+        events = [
+            printerStopped(sequenceNumber=n, text=f"Stopped {n}.") for n in range(20)
+        ]
+        octets = encode(buildReport(events, "http://l/n", 1))
+        learn(octets)
+        rng = random.Random(4)
+        taken = 0
+        for _ in range(2000):
+            data = bytearray(octets)
+            for _ in range(rng.randint(1, 3)):
+                at = rng.randrange(len(data))
+                kind = rng.randrange(5)
+                if kind == 0:
+                    data[at] ^= 1 << rng.randrange(8)
+                elif kind == 1:
+                    data[at] = rng.choice([0, 3, 7, 0x13, 0x21, 0x41, 0x44, 0xFF])
+                elif kind == 2:
+                    del data[at : at + rng.randint(1, 8)]
+                elif kind == 3:
+                    data[at:at] = bytes(rng.randrange(256) for _ in range(3))
+                else:
+                    del data[at + 1 :]
+            mutant = bytes(data)
+            try:
+                careful, end = DECODER._Decoder(mutant, DEFAULT_LIMITS, False).message()
+            except IppDecodeError as e:
+                error = self.assertRaises(IppDecodeError, decode, mutant)
+                self.assertEqual((error.offset, error.reason), (e.offset, e.reason))
+                continue
+            if end != len(mutant):
+                careful = careful.replace(data=mutant[end:])
+            message = decode(mutant)
+            self.assertEqual(message, careful)
+            taken += any(
+                getattr(group, "_layout", None) is not None
+                and hasattr(group._layout, "holes")
+                for group in message.groups[1:]
+            )
+            self.assertEqual(reportOutcome(message), reportOutcome(careful))
+        self.assertGreater(taken, 100)
 
     @settings(
         deadline=None,
