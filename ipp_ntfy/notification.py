@@ -978,6 +978,122 @@ def _fastEvent(
 _newObject = object.__new__
 _setAttribute = object.__setattr__
 
+# --- Reading the events of a report that are much alike -----------------------------
+#
+# The decoder reads the groups of a report that are made alike (the same fields
+# but for a few "holes" whose values change, such as notify-sequence-number) with
+# one of its remembered groups, and gives them all the same layout object, which
+# says where the holes are (ipp_ntfy.ipp.decode._GroupLayout): at any other index
+# such groups hold the same field objects.  So once one of them has been read
+# (by _fastEvent, every check made), the next only differs in the typed fields
+# that are holes and in its attributes: its event's __dict__ is a copy of the
+# first's with those set.  That holds where every such hole always has its
+# field's type, which its value tag says (see _filler); "event", whose value
+# must not be empty, and keyword fields are never taken from a hole.
+
+# The value tags a hole of each kind of field must have.
+_HOLE_TAGS = {
+    "int": frozenset({0x21, 0x23}),
+    "str": frozenset({0x41, 0x42, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49}),
+    "bytes": frozenset({0x30}),
+}
+# Fillers by shape and holes; None where the holes do not allow one.
+_FILLERS: Dict[Tuple[Any, ...], Optional[Callable[..., Event]]] = {}
+_MAX_FILLERS = 256
+# The layout of no group.
+_NO_LAYOUT: Any = object()
+# The layout object last given to _filler and what it gave, if it had holes.
+_lastFiller: Tuple[Any, Optional[Callable[..., Event]]] = (_NO_LAYOUT, None)
+
+
+def _filler(layout: Tuple[Optional[str], ...]) -> Optional[Callable[..., Event]]:
+    """
+    @param layout: the layout of a decoded group (C{Group._layout}) whose event
+        was read by L{_fastEvent}.
+    @return: the filler of groups of that layout object (see L{_compileFiller}),
+        or C{None} if the decoder gave no holes or they do not allow one.
+    """
+    global _lastFiller
+    last = _lastFiller
+    if last[0] is layout:
+        return last[1]
+    holes: Optional[Tuple[Tuple[int, int], ...]] = getattr(layout, "holes", None)
+    if holes is None:
+        return None
+    key = (layout, holes)
+    try:
+        fill = _FILLERS[key]
+    except KeyError:
+        fill = _newFiller(layout, holes)
+        if len(_FILLERS) >= _MAX_FILLERS:
+            _FILLERS.clear()
+        _FILLERS[key] = fill
+    _lastFiller = (layout, fill)
+    return fill
+
+
+def _newFiller(
+    layout: Tuple[Optional[str], ...], holes: Tuple[Tuple[int, int], ...]
+) -> Optional[Callable[..., Event]]:
+    """
+    @return: the filler for C{_filler}, made anew.
+    """
+    plan = _PLANS.get(layout)
+    return None if plan is None else _compileFiller(plan, holes)
+
+
+def _compileFiller(
+    plan: _Plan, holes: Tuple[Tuple[int, int], ...]
+) -> Optional[Callable[..., Event]]:
+    """
+    Compile, for decoded groups of one shape and holes, C{fill(entries, values,
+    group)}: the event of the group whose decoder's field list is C{entries},
+    given the C{__dict__} of the event of another group with the same layout
+    object (C{values}, not changed).
+
+    Only the names of L{Event}'s fields and integers go into the source.
+
+    @return: the filler; C{None} if a hole is the value of C{event} or of a
+        keyword field, or its tag does not give its field's type.
+    """
+    tags = dict(holes)
+    body: List[str] = []
+    for kind, pairs in (
+        ("int", plan.ints),
+        ("str", plan.strings),
+        ("bytes", plan.octets),
+    ):
+        for name, index in pairs:
+            tag = tags.get(index)
+            if tag is None:
+                continue
+            if tag not in _HOLE_TAGS[kind] or name == "event":
+                return None
+            body.append(f"    values[{name!r}] = entries[{index}][2]")
+    for _, start, stop in plan.keywords:
+        if any(start <= index < stop for index in tags):
+            return None
+    assert all(name in _DEFAULTS for name, _ in plan.ints + plan.strings + plan.octets)
+    source = "\n".join(
+        [
+            "def fill(entries, values, group):",
+            "    values = values.copy()",
+            *body,
+            "    values['attributes'] = group",
+            "    event = newObject(Event)",
+            "    setAttribute(event, '__dict__', values)",
+            "    return event",
+        ]
+    )
+    namespace: Dict[str, Any] = {
+        "Event": Event,
+        "newObject": _newObject,
+        "setAttribute": _setAttribute,
+    }
+    exec(compile(source, "<ipp_ntfy.notification filler>", "exec"), namespace)
+    fill: Callable[..., Event] = namespace["fill"]
+    return fill
+
 
 def _eventFromAttributes(
     attributes: Iterable[Attribute],
@@ -1515,6 +1631,13 @@ def parseReport(
     events = []
     eventTag = _EVENT_NOTIFICATION
     base = _base(source, received) if fast else None
+    # The layout object of the last group read by _fastEvent, if it has a filler
+    # (see _filler), the filler and the __dict__ of that group's event.
+    last = _NO_LAYOUT
+    fill: Any = None
+    values: Any = None
+    event: Optional[Event]
+    count = len(message.groups)
     for index, group in enumerate(message.groups[1:], 2):
         if group.tag != eventTag:
             raise NotificationError(
@@ -1522,7 +1645,21 @@ def parseReport(
                 "event-notification-attributes-tag groups follow the operation group",
                 index,
             )
-        event = _fastEvent(group, source, received, base) if fast else None
+        if fast:
+            layout = getattr(group, "_layout", None)
+            if layout is last:
+                event = fill(group._fields, values, group)
+            else:
+                last = _NO_LAYOUT
+                event = _fastEvent(group, source, received, base)
+                # (Not for the last group: no group comes after it.)
+                if event is not None and layout is not None and index < count:
+                    fill = _filler(layout)
+                    if fill is not None:
+                        last = layout
+                        values = event.__dict__
+        else:
+            event = None
         if event is None:
             try:
                 event = _fullEvent(group, source, receivedAt, "utf-8", naturalLanguage)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import importlib
 import json
 import os
+import random
 import re
 from functools import partial
 from typing import Callable, List, Tuple
@@ -18,6 +20,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from ipp_ntfy import notification
 from ipp_ntfy.ipp import (
+    DEFAULT_LIMITS,
     Attribute,
     Collection,
     DateTime,
@@ -31,6 +34,7 @@ from ipp_ntfy.ipp import (
     OutOfBand,
     Range,
     TextWithLanguage,
+    Value,
     ValueTag,
     decode,
     encode,
@@ -64,6 +68,8 @@ from ipp_ntfy.notification import (
 VECTORS = os.path.join(os.path.dirname(__file__), "vectors")
 RECEIVED = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 SOURCE = "cups:test"
+# The decoder module (ipp_ntfy.ipp.decode is also the name of its function).
+DECODER = importlib.import_module("ipp_ntfy.ipp.decode")
 
 
 def vector(name: str) -> bytes:
@@ -1077,6 +1083,247 @@ class FastPathTests(SynchronousTestCase):
             self.assertEqual(inReport, expected[:3] + (2,) + expected[4:])
         else:
             self.assertEqual(inReport, expected)
+
+
+def reportOutcome(message: Message) -> tuple:
+    """
+    @return: what L{parseReport} gives for C{message}, as something to compare:
+        the events, their attributes and hashes, or the error.
+    """
+    try:
+        request = parseReport(message, source=SOURCE, receivedAt=RECEIVED)
+    except NotificationError as e:
+        return ("error", e.reason, e.attribute, e.group, e.statusCode)
+    return (
+        "events",
+        request.events,
+        [tuple(event.attributes) for event in request.events],
+        [hash(event) for event in request.events],
+    )
+
+
+# Values of each kind for the holes of a group: a function of the group's
+# number giving an attribute's tag and value.
+HOLES: List[Tuple[str, Callable[[int], Tuple[int, Value]]]] = [
+    ("integer", lambda n: (ValueTag.INTEGER, 1000 + n)),
+    ("enum", lambda n: (ValueTag.ENUM, 3 + n)),
+    ("negative", lambda n: (ValueTag.INTEGER, -(2**31) + n)),
+    ("text", lambda n: (ValueTag.TEXT, f"t{n}")),
+    ("keyword", lambda n: (ValueTag.KEYWORD, f"k{n}")),
+    ("empty keyword", lambda n: (ValueTag.KEYWORD, "k" * ((n + 1) % 2))),
+    ("uri", lambda n: (ValueTag.URI, f"ipp://h{n}/")),
+    ("octets", lambda n: (ValueTag.OCTET_STRING, b"u%d" % n)),
+    ("boolean", lambda n: (ValueTag.BOOLEAN, n % 2 == 0)),
+]
+
+
+def learn(octets: bytes) -> None:
+    """
+    Decode C{octets} as often as the decoder needs to compile a reader for the
+    groups it reads alike (twice more than that).
+    """
+    for _ in range(2 * DECODER._COMPILE_AFTER // len(octets) + 2):
+        decode(octets)
+
+
+class FilledEventTests(SynchronousTestCase):
+    """
+    L{parseReport} reads the first of the groups that the decoder read alike (the
+    same layout object: C{ipp_ntfy.ipp.decode._GroupLayout}) with every check,
+    and the events of the next ones are made from its event with the typed
+    fields that are holes read again (C{_filler}): the same events, or the
+    same error, as from groups read one by one.
+    """
+
+    def setUp(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        """
+        Empty the decoder's caches (what it knows from other reports changes
+        which groups it reads alike), and the fillers.
+        """
+        for cache in ("_FIELDS", "_RUNS", "_GROUPS", "_COLLECTIONS", "_LAYOUTS"):
+            getattr(DECODER, cache).clear()
+        notification._FILLERS.clear()
+
+    def assertSameAsCareful(self, groups: List[List[Attribute]]) -> tuple:
+        """
+        A report of event groups with these attributes, decoded often enough
+        for the decoder to read its groups alike, gives the same outcome as
+        the careful decoder's message.
+
+        @return: the outcome.
+        """
+        octets = encode(
+            report(*[Group(GroupTag.EVENT_NOTIFICATION, group) for group in groups])
+        )
+        self.forget()
+        learn(octets)
+        careful = DECODER._Decoder(octets, DEFAULT_LIMITS, False).message()[0]
+        expected = reportOutcome(careful)
+        self.assertEqual(reportOutcome(decode(octets)), expected)
+        return expected
+
+    def varied(
+        self, names: List[str], holes: List[Callable[[int], Tuple[int, Value]]]
+    ) -> List[List[Attribute]]:
+        """
+        Ten groups of the attributes of L{printerStopped}, the attributes
+        C{names} with the values of C{holes}.
+        """
+        base = list(printerStopped().toGroup())
+        groups = []
+        for n in range(10):
+            group = list(base)
+            for name, hole in zip(names, holes):
+                tag, value = hole(n)
+                [index] = [i for i, a in enumerate(group) if a.name == name]
+                group[index] = Attribute.of(name, tag, value)
+            groups.append(group)
+        return groups
+
+    def test_filled(self) -> None:
+        """
+        Integer, string and octet holes in typed fields (with runs between
+        them: the decoder reads no group alike where two holes are next to each
+        other): the events after the first are filled in, each keeping its
+        group.
+        """
+        events = [
+            printerStopped(sequenceNumber=-n, text=f"Stopped {n}.", userData=b"%d" % n)
+            for n in range(10)
+        ]
+        octets = encode(buildReport(events, "http://l/n", 1))
+        learn(octets)
+        self.assertTrue(
+            [
+                entry
+                for entries in DECODER._GROUPS.values()
+                for entry in entries
+                if entry.read is not None
+            ]
+        )
+        message = decode(octets)
+        request = parseReport(message, source="test")
+        self.assertEqual(request.events, tuple(events))
+        for event, group in zip(request.events, message.groups[1:]):
+            self.assertIs(event.attributes, group)
+        layouts = {id(group._layout) for group in message.groups[1:]}
+        self.assertEqual(len(layouts), 1)
+        self.assertEqual(
+            [fill is not None for fill in notification._FILLERS.values()], [True]
+        )
+        self.assertSameAsCareful([list(event.toGroup()) for event in events])
+
+    def test_eachKindInEachField(self) -> None:
+        """
+        A hole of each kind in each typed field (and one not typed), where it
+        gives the field's type and where not (the event then is the full
+        path's, or the same error): the same outcome as the careful decoder's.
+        """
+        names = [a.name for a in printerStopped().toGroup()]
+        filled = 0
+        for name in names:
+            for kind, hole in HOLES:
+                outcome = self.assertSameAsCareful(self.varied([name], [hole]))
+                self.assertIn(outcome[0], ("events", "error"), (name, kind))
+                filled += any(notification._FILLERS.values())
+        self.assertGreater(filled, 10)
+
+    def test_twoHoles(self) -> None:
+        """
+        Two holes, one that gives a filler and one that does not.
+        """
+        for _, hole in HOLES:
+            self.assertSameAsCareful(
+                self.varied(
+                    ["notify-sequence-number", "notify-subscribed-event"],
+                    [HOLES[0][1], hole],
+                )
+            )
+
+    def test_mutatedReports(self) -> None:
+        """
+        A report of 20 events, once the decoder has compiled its reader, changed
+        in one to three places (an octet flipped or set, octets dropped or put
+        in, the end cut off): decoded and parsed, the same outcome as with the
+        careful decoder.
+        """
+        events = [
+            printerStopped(sequenceNumber=n, text=f"Stopped {n}.") for n in range(20)
+        ]
+        octets = encode(buildReport(events, "http://l/n", 1))
+        learn(octets)
+        rng = random.Random(4)
+        taken = 0
+        for _ in range(2000):
+            data = bytearray(octets)
+            for _ in range(rng.randint(1, 3)):
+                at = rng.randrange(len(data))
+                kind = rng.randrange(5)
+                if kind == 0:
+                    data[at] ^= 1 << rng.randrange(8)
+                elif kind == 1:
+                    data[at] = rng.choice([0, 3, 7, 0x13, 0x21, 0x41, 0x44, 0xFF])
+                elif kind == 2:
+                    del data[at : at + rng.randint(1, 8)]
+                elif kind == 3:
+                    data[at:at] = bytes(rng.randrange(256) for _ in range(3))
+                else:
+                    del data[at + 1 :]
+            mutant = bytes(data)
+            try:
+                careful, end = DECODER._Decoder(mutant, DEFAULT_LIMITS, False).message()
+            except IppDecodeError as e:
+                error = self.assertRaises(IppDecodeError, decode, mutant)
+                self.assertEqual((error.offset, error.reason), (e.offset, e.reason))
+                continue
+            if end != len(mutant):
+                careful = careful.replace(data=mutant[end:])
+            message = decode(mutant)
+            self.assertEqual(message, careful)
+            taken += any(
+                getattr(group, "_layout", None) is not None
+                and hasattr(group._layout, "holes")
+                for group in message.groups[1:]
+            )
+            self.assertEqual(reportOutcome(message), reportOutcome(careful))
+        self.assertGreater(taken, 100)
+
+    @settings(
+        deadline=None,
+        max_examples=200,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        eventAttributes(),
+        st.lists(
+            st.tuples(st.integers(0, 30), st.sampled_from([h for _, h in HOLES])),
+            max_size=3,
+        ),
+    )
+    def test_anyGroups(
+        self,
+        attributes: List[Attribute],
+        holes: List[Tuple[int, Callable[[int], Tuple[int, Value]]]],
+    ) -> None:
+        """
+        Whatever the attributes, and whichever of them change from group to
+        group: the same outcome as the careful decoder's.
+        """
+        groups = []
+        for n in range(10):
+            group = list(attributes)
+            for index, hole in holes:
+                index %= len(group)
+                tag, value = hole(n)
+                group[index] = Attribute.of(group[index].name, tag, value)
+            groups.append(group)
+        try:
+            self.assertSameAsCareful(groups)
+        except IppEncodeError:
+            pass
 
 
 class BuildReportTests(SynchronousTestCase):

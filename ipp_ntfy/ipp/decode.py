@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from operator import itemgetter
 from struct import Struct
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from .errors import IppDecodeError
 from .limits import DEFAULT_LIMITS, Limits
@@ -119,6 +119,50 @@ class _Slow(Exception):  # noqa: N818 (a signal, not an error)
     """
 
 
+class _GroupLayout(tuple):
+    """
+    The layout of the groups read by one entry of C{_GROUPS}: the names of their
+    fields (None for an additional value), equal to the plain tuple of them, and
+    where the holes are.  Every group read by the entry (L{_Template}) has this
+    same object as its layout, and the same field objects at every index that is
+    not a hole's, so a reader of decoded groups (C{ipp_ntfy.notification}) may
+    take what it read from one of them for the next as long as the layout is the
+    same object, reading only the holes again.
+
+    @ivar holes: C{(index, tag)} of each hole: its index in the group's fields
+        and its value tag, which gives the type of its value (a 32-bit C{int}
+        for 0x21 and 0x23, a C{str} for a string syntax, as the careful decoder
+        reads a value of that tag otherwise).
+    """
+
+    holes: Tuple[Tuple[int, int], ...]
+
+
+class _Template:
+    """
+    An entry of C{_GROUPS}: a group read before as nothing but runs and holes.
+
+    @ivar first: the octets of the first segment.
+    @ivar segments: the segments (see C{_Segment}).
+    @ivar layout: the layout of the groups it reads.
+    @ivar named: their attribute count.
+    @ivar taken: the octets of the groups it has read (up to L{_COMPILE_AFTER}).
+    @ivar read: its compiled reader (see L{_compileTemplate}), or C{None}.
+    """
+
+    __slots__ = ("first", "segments", "layout", "named", "taken", "read")
+
+    def __init__(
+        self, segments: Tuple[_Segment, ...], layout: _GroupLayout, named: int
+    ) -> None:
+        self.first = segments[0][0]
+        self.segments = segments
+        self.layout = layout
+        self.named = named
+        self.taken = 0
+        self.read: Optional[Callable[..., Tuple[int, int, bool]]] = None
+
+
 # The fast path's caches.  All are bounded, and hold only what a strict decode
 # within DEFAULT_LIMITS accepted; values are immutable, so sharing them is safe.
 #
@@ -175,19 +219,28 @@ _FIELD_COST = 64
 _MEMBER_COST = 192
 _HELD: dict[int, int] = {}
 # Whole groups read before as nothing but runs and their holes, found by the octets
-# of the group's first field: the octets of the first segment, the segments, the
-# group's layout (see below) and its attribute count.  A segment is a run, or a run
-# and the octets of the hole after it up to its value-length (both in one, to be
-# compared at once): its octets, the run's fields, its length, and the hole's name,
-# tag and header length (None for a run alone).  The events of a report come one
+# of the group's first field: _Template objects (the octets of the first segment,
+# the segments, the group's layout and its attribute count).  A segment is a run,
+# or a run and the octets of the hole after it up to its value-length (both in one,
+# to be compared at once): its octets, the run's fields, its length, and the hole's
+# name, tag and header length (None for a run alone).  The events of a report come one
 # after the other in groups of the same few shapes: a group that has the octets of
 # the same runs, and the same holes after them, is read without a look in _RUNS
 # and without its names checked again.  Candidates and bounds as for _RUNS.
 _Segment = Tuple[
     bytes, Tuple[_Field, ...], int, Optional[Tuple[Optional[str], int, int]]
 ]
-_Template = Tuple[bytes, Tuple[_Segment, ...], Tuple[Optional[str], ...], int]
 _GROUPS: dict[bytes, List[_Template]] = {}
+# An entry of _GROUPS that has read _COMPILE_AFTER octets of groups gets a reader
+# of its own (see _compileTemplate), unless it has more than
+# _MAX_COMPILED_SEGMENTS segments or _MAX_COMPILED_FIELDS fields; a reader is
+# counted as _READER_COST octets.  Compiling takes a few hundred microseconds:
+# counted in octets read, it costs less than decoding them, however small the
+# groups of the entries that someone sends.
+_COMPILE_AFTER = 32768
+_MAX_COMPILED_SEGMENTS = 32
+_MAX_COMPILED_FIELDS = 256
+_READER_COST = 4096
 # The names of the fields of a group (None for an additional value), as a tuple, for
 # groups that passed the checks on names (see _checkLayout): their attribute count.
 _LAYOUTS: dict[Tuple[Optional[str], ...], int] = {}
@@ -254,8 +307,9 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                                 templates,
                                 trailKey,
                                 template,
-                                sum([segment[2] for segment in template[1]])
-                                + _FIELD_COST * len(fields),
+                                sum([segment[2] for segment in template.segments])
+                                + _FIELD_COST * len(fields)
+                                + _READER_COST,
                             )
                     count += named
                     _setGroupLayout(group, layout)
@@ -270,39 +324,56 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
             groupTag = tag
             fields = []
             layout = None
-            if data[pos] >= 0x10:
-                # A group like one read before, with the same runs and holes?
-                # The last one taken first (the events of a report are much
-                # alike).  Read so, the group ends here: the next turn closes it.
-                if template is not None and startswith(template[0], pos):
-                    groupEnd = _fromTemplate(data, pos, template, fields)
-                    if groupEnd >= 0:
-                        layout = template[2]
-                        named = template[3]
-                        pos = groupEnd
-                        continue
-                    del fields[:]
+            # A group like one read before, with the same runs and holes?  The
+            # last one taken first (the events of a report are much alike).  A
+            # compiled reader takes as many groups of this tag as it can at once;
+            # else a group read so ends here: the next turn closes it.
+            while data[pos] >= 0x10:
                 nameLength = (data[pos + 1] << 8) | data[pos + 2]
                 valueAt = pos + 3 + nameLength
                 fieldEnd = valueAt + 2 + ((data[valueAt] << 8) | data[valueAt + 1])
                 alike = templates.get(data[pos:fieldEnd])
-                if alike is not None:
-                    for candidate in alike:
-                        if candidate is template or not startswith(candidate[0], pos):
-                            continue
-                        groupEnd = _fromTemplate(data, pos, candidate, fields)
-                        if groupEnd >= 0:
-                            template = candidate
-                            layout = template[2]
-                            named = template[3]
-                            pos = groupEnd
-                            break
-                        del fields[:]
-                    if layout is not None:
+                tries: Sequence[_Template]
+                if template is None:
+                    tries = alike or ()
+                elif alike is None:
+                    tries = (template,)
+                else:
+                    tries = (template, *alike)
+                tried = None
+                for candidate in tries:
+                    if candidate is tried or not startswith(candidate.first, pos):
                         continue
-            append = fields.append
-            extend = fields.extend
-            trail = []
+                    # Once the last one taken has failed, it is not tried again.
+                    tried = template
+                    reader = candidate.read
+                    if reader is not None:
+                        pos, taken, closed = reader(data, pos, groupTag, groups)
+                        if taken:
+                            template = candidate
+                            count += candidate.named * taken
+                            if closed:
+                                # pos is at the tag after the last group read.
+                                groupTag = -1
+                            break
+                        continue
+                    groupEnd = _fromTemplate(data, pos, candidate, fields)
+                    if groupEnd >= 0:
+                        template = candidate
+                        layout = candidate.layout
+                        named = candidate.named
+                        candidate.taken += groupEnd - pos
+                        pos = groupEnd
+                        if candidate.taken >= _COMPILE_AFTER:
+                            _compileTemplate(candidate)
+                        break
+                    del fields[:]
+                else:
+                    # Read field by field.
+                    append = fields.append
+                    extend = fields.extend
+                    trail = []
+                    break
             continue
         nameLength = (data[pos + 1] << 8) | data[pos + 2]
         valueAt = pos + 3 + nameLength
@@ -454,8 +525,11 @@ def _template(
         each with whether its hole came after it.
     """
     segments: List[_Segment] = []
+    holes: List[Tuple[int, int]] = []
+    index = 0
     for run, holeTaken in trail:
         hole = run[3]
+        index += len(run[1])
         if holeTaken:
             assert hole is not None
             segments.append(
@@ -466,9 +540,13 @@ def _template(
                     (hole[1], hole[2], hole[3]),
                 )
             )
+            holes.append((index, hole[2]))
+            index += 1
         else:
             segments.append((run[0], run[1], run[2], None))
-    return (segments[0][0], tuple(segments), layout, named)
+    groupLayout = _GroupLayout(layout)
+    groupLayout.holes = tuple(holes)
+    return _Template(tuple(segments), groupLayout, named)
 
 
 def _fromTemplate(
@@ -490,7 +568,7 @@ def _fromTemplate(
     append = fields.append
     extend = fields.extend
     first = True
-    for octets, runFields, length, hole in template[1]:
+    for octets, runFields, length, hole in template.segments:
         if first:
             first = False
         elif not startswith(octets, pos):
@@ -509,14 +587,167 @@ def _fromTemplate(
         elif (tag == 0x21 or tag == 0x23) and pos - valueStart == 4:
             value = _int32(data, valueStart)[0]
         else:
-            if pos > len(data):
-                raise _Slow()
-            value = _Decoder(data, DEFAULT_LIMITS, False).value(
-                tag, valueStart, pos, "", valueStart - 2 - headerLength
-            )
+            value, pos = _holeValue(data, valueStart - 2, tag, headerLength)
         append((name, tag, value))
     # Past the end of the message, this raises.
     return pos if data[pos] < 0x10 else -1
+
+
+def _holeValue(data: bytes, pos: int, tag: int, headerLength: int) -> Tuple[Value, int]:
+    """
+    Read the value of a hole other than a string or a 32-bit integer.
+
+    @param pos: the offset of its value-length.
+    @param headerLength: the length of the field's octets before C{pos}.
+    @return: the value and the offset after it.
+    @raise Exception: on a fault, as L{_fastDecode}.
+    """
+    valueStart = pos + 2
+    end = valueStart + ((data[pos] << 8) | data[pos + 1])
+    if end - valueStart > 32767 or end > len(data):
+        raise _Slow()
+    value = _Decoder(data, DEFAULT_LIMITS, False).value(
+        tag, valueStart, end, "", pos - headerLength
+    )
+    return value, end
+
+
+def _compileTemplate(template: _Template) -> None:
+    """
+    Give an entry of C{_GROUPS} a reader of its own: a function, compiled once,
+    C{read(data, pos, tag, groups)}, that reads groups of tag C{tag} made as the
+    entry says, from C{pos}, one after the other for as long as they are: each
+    group with the same checks as L{_fromTemplate} (the octets of the runs and
+    of the holes' headers the same; a string hole's value valid UTF-8; an integer
+    hole's value-length 4, compared with the octets before it, else the group is
+    not the entry's), and appended to C{groups} as a L{Group}.  The octets from
+    one string hole, or one hole of another syntax, to the next are read in one
+    C{struct} call: the runs and the integers between them, and after the last
+    hole the tag that ends the group.
+
+    The reader returns C{(pos, taken, closed)}: how many groups it took, and
+    either C{closed} with C{pos} the offset of the delimiter tag after the last
+    of them (another tag than C{tag}, or the end-of-attributes tag), or not with
+    C{pos} the first octet of a group of tag C{tag} it did not take (the caller
+    reads that group another way).
+
+    Only names made here and integers go into the source; the octets and field
+    objects of the entry are bound to those names.
+    """
+    segments = template.segments
+    if (
+        len(segments) > _MAX_COMPILED_SEGMENTS
+        or len(template.layout) > _MAX_COMPILED_FIELDS
+    ):
+        return
+    namespace: dict[str, Any] = {
+        "Group": Group,
+        "newObject": _newObject,
+        "setLayout": _setGroupLayout,
+        "setTag": _setGroupTag,
+        "setFields": _setGroupFields,
+        "holeValue": _holeValue,
+        "Slow": _Slow,
+        "LAYOUT": template.layout,
+    }
+    body: List[str] = []
+    items: List[str] = []
+    # The struct format of the octets not read yet, and what its items are: the
+    # name of the constant octets to compare, or None for a value.
+    chain: List[Tuple[str, Optional[str]]] = []
+    chains = 0
+
+    def flush(final: bool) -> Optional[str]:
+        """
+        The code reading the octets of C{chain} at C{p}, plus the tag after
+        them if C{final}: return the name of the tuple read.
+        """
+        nonlocal chains
+        if not chain and not final:
+            return None
+        size = Struct(">" + "".join(format for format, _ in chain)).size
+        number = chains
+        chains += 1
+        result = f"r{number}"
+        formats = [format for format, _ in chain] + (["B"] if final else [])
+        namespace[f"U{number}"] = Struct(">" + "".join(formats)).unpack_from
+        body.append(f"        if p + {size + final} > end:")
+        body.append("            break")
+        body.append(f"        {result} = U{number}(data, p)")
+        compared = [
+            f"{result}[{index}] != {constant}"
+            for index, (_, constant) in enumerate(chain)
+            if constant is not None
+        ]
+        if compared:
+            body.append(f"        if {' or '.join(compared)}:")
+            body.append("            break")
+        if size:
+            body.append(f"        p += {size}")
+        del chain[:]
+        return result
+
+    fieldCount = 0
+    for number, (octets, runFields, _, hole) in enumerate(segments):
+        for runField in runFields:
+            namespace[f"F{fieldCount}"] = runField
+            items.append(f"F{fieldCount}")
+            fieldCount += 1
+        constant = f"C{number}"
+        if hole is None:
+            namespace[constant] = octets
+            chain.append((f"{len(octets)}s", constant))
+            continue
+        name, tag, headerLength = hole
+        namespace[f"N{number}"] = name
+        if tag == 0x21 or tag == 0x23:
+            namespace[constant] = octets + b"\x00\x04"
+            chain.append((f"{len(octets) + 2}s", constant))
+            chain.append(("i", None))
+            items.append(f"(N{number}, {tag}, r{chains}[{len(chain) - 1}])")
+        else:
+            namespace[constant] = octets
+            chain.append((f"{len(octets)}s", constant))
+            flush(False)
+            if tag in _STRING_TAGS:
+                body.append("        valueStart = p + 2")
+                body.append("        p = valueStart + ((data[p] << 8) | data[p + 1])")
+                body.append("        if p - valueStart > 32767:")
+                body.append("            raise Slow()")
+                body.append(f"        v{number} = data[valueStart:p].decode()")
+            else:
+                body.append(
+                    f"        v{number}, p = holeValue(data, p, {tag}, {headerLength})"
+                )
+            items.append(f"(N{number}, {tag}, v{number})")
+        fieldCount += 1
+    last = flush(True)
+    source = "\n".join(
+        [
+            "def read(data, pos, tag, groups):",
+            "    end = len(data)",
+            "    append = groups.append",
+            "    taken = 0",
+            "    while True:",
+            "        p = pos",
+            *body,
+            f"        after = {last}[-1]",
+            "        if after >= 0x10:",
+            "            break",
+            "        group = newObject(Group)",
+            "        setLayout(group, LAYOUT)",
+            "        setTag(group, tag)",
+            f"        setFields(group, [{', '.join(items)}])",
+            "        append(group)",
+            "        taken += 1",
+            "        if after != tag:",
+            "            return p, taken, True",
+            "        pos = p + 1",
+            "    return pos, taken, False",
+        ]
+    )
+    exec(compile(source, "<ipp_ntfy.ipp.decode group>", "exec"), namespace)
+    template.read = namespace["read"]
 
 
 def _checkLayout(layout: Tuple[Optional[str], ...]) -> int:
