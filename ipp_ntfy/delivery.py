@@ -144,6 +144,10 @@ def retryAfter(value: Optional[bytes], now: float) -> Optional[float]:
 
 
 def _outcomeForStatus(status: int) -> DeliveryOutcome:
+    """
+    @param status: a per-report status code.
+    @return: the outcome of an event the listener answered with C{status}.
+    """
     reason = describeStatus(status)
     if status == ReportStatus.CANCEL_SUBSCRIPTION:
         return DeliveryOutcome(OutcomeKind.CANCEL, reason, consumed=True, status=status)
@@ -154,6 +158,35 @@ def _outcomeForStatus(status: int) -> DeliveryOutcome:
     if 0x0500 <= status <= 0x05FF:
         return DeliveryOutcome(OutcomeKind.RETRY, reason, status=status)
     return DeliveryOutcome(OutcomeKind.FAILED, reason, status=status)
+
+
+# Outcomes are frozen, and a status always gives an equal one: one of each status
+# seen serves every event answered with it.
+_OUTCOMES: dict[int, DeliveryOutcome] = {}
+
+
+def _outcomesForStatuses(statuses: Sequence[int]) -> List[DeliveryOutcome]:
+    """
+    C{[_outcomeForStatus(status) for status in statuses]}, made of one outcome
+    for each status: for an answer where every report has one status (all
+    consumed, as a rule), that is one lookup, not one per event.
+    """
+    outcomes = _OUTCOMES
+    if len(outcomes) > 256:
+        outcomes.clear()  # a listener sending every status there is
+    if statuses and statuses.count(statuses[0]) == len(statuses):
+        first = statuses[0]
+        outcome = outcomes.get(first)
+        if outcome is None:
+            outcome = outcomes[first] = _outcomeForStatus(first)
+        return [outcome] * len(statuses)
+    found: List[DeliveryOutcome] = []
+    for status in statuses:
+        outcome = outcomes.get(status)
+        if outcome is None:
+            outcome = outcomes[status] = _outcomeForStatus(status)
+        found.append(outcome)
+    return found
 
 
 @implementer(IEncodedDeliveryMethod)
@@ -338,7 +371,7 @@ class HttpDeliveryMethod:
             return [
                 DeliveryOutcome(OutcomeKind.FAILED, f"unreadable IPP response: {e}")
             ] * count
-        return [_outcomeForStatus(status) for status in answer.perReport]
+        return _outcomesForStatuses(answer.perReport)
 
     def _httpOutcome(self, response: IResponse) -> DeliveryOutcome:
         code = response.code

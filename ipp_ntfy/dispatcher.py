@@ -311,21 +311,31 @@ class Dispatcher(Service):
         else:
             outcomes = yield self.delivery.deliver(recipient, events)  # type: ignore[arg-type]
         now = self.clock.seconds()
-        bySubscription: OrderedDict[
-            int, List[tuple[QueuedEvent, Event | EncodedEvent, DeliveryOutcome]]
-        ] = OrderedDict()
-        for item, event, outcome in zip(items, events, outcomes):
-            bySubscription.setdefault(item.subscriptionId, []).append(
-                (item, event, outcome)
-            )
+        bySubscription: Dict[int, List[int]] = {}
+        for index, item in enumerate(items):
+            positions = bySubscription.get(item.subscriptionId)
+            if positions is None:
+                bySubscription[item.subscriptionId] = [index]
+            else:
+                positions.append(index)
         # Each subscription's outcomes are applied in order, but the subscriptions
         # all at once: their writes go in one store transaction (group commit).
         recorded: List[Deferred[Any]] = []
         acknowledged: List[str] = []
-        for subscriptionId, results in bySubscription.items():
+        for subscriptionId, positions in bySubscription.items():
             subscription = subscriptions[subscriptionId]
             assert subscription is not None
-            recorded.append(self._record(subscription, results, now, acknowledged))
+            if len(positions) == positions[-1] - positions[0] + 1:
+                # One run of the batch (as a rule): slices.
+                first, end = positions[0], positions[-1] + 1
+                results = (items[first:end], events[first:end], outcomes[first:end])
+            else:
+                results = (
+                    [items[i] for i in positions],
+                    [events[i] for i in positions],
+                    [outcomes[i] for i in positions],
+                )
+            recorded.append(self._record(subscription, *results, now, acknowledged))
         yield gatherResults(recorded, consumeErrors=True).addErrback(_firstError)
         if acknowledged:
             self.log.debug(
@@ -334,8 +344,68 @@ class Dispatcher(Service):
                 delivered=", ".join(acknowledged),
             )
 
-    @inlineCallbacks
     def _record(
+        self,
+        subscription: Subscription,
+        items: List[QueuedEvent],
+        events: List[Event | EncodedEvent],
+        outcomes: List[DeliveryOutcome],
+        now: float,
+        acknowledged: List[str],
+    ) -> Deferred[Any]:
+        """
+        Apply one subscription's outcomes, in order: the delivered prefix is
+        acknowledged; the first event not delivered decides for the rest.
+
+        When one delivered outcome stands for every event (the delivery method
+        gives one object for a request whose events were all consumed), the
+        events are acknowledged without looking at each outcome; otherwise, and
+        for a subscription that may end with one of its events, L{_recordEach}
+        does, which comes to the same.
+
+        @param items: the subscription's events as queued, in order.
+        @param events: the notifications sent for them.
+        @param outcomes: what became of each.
+        @param acknowledged: gets C{"subscription:first-last"} once the delivered
+            prefix is acknowledged, for the caller's one log event per request.
+        """
+        first = outcomes[0]
+        if (
+            first.kind is OutcomeKind.DELIVERED
+            and subscription.jobId is None
+            and outcomes.count(first) == len(outcomes)
+        ):
+            # list.count compares by identity first: one C loop for the common
+            # answer, where every outcome is the same object.
+            return self._acknowledgeAll(subscription, items, now, acknowledged)
+        return self._recordEach(
+            subscription, list(zip(items, events, outcomes)), now, acknowledged
+        )
+
+    def _acknowledgeAll(
+        self,
+        subscription: Subscription,
+        items: List[QueuedEvent],
+        now: float,
+        acknowledged: List[str],
+    ) -> Deferred[None]:
+        """
+        Acknowledge all of C{items}, delivered: what L{_recordEach} does when
+        every outcome is L{OutcomeKind.DELIVERED} and the subscription is not a
+        per-job one (so none of its events ends it).
+        """
+        subscriptionId = subscription.subscriptionId
+        delivered = [item.sequenceNumber for item in items]
+
+        def done(_: None) -> None:
+            acknowledged.append(f"{subscriptionId}:{delivered[0]}-{delivered[-1]}")
+            if self.observer is not None:
+                self.observer.eventsDelivered([now - item.queuedAt for item in items])
+
+        return self.store.acknowledge(subscriptionId, delivered).addCallback(done)
+
+    @inlineCallbacks
+    def _recordEach(
         self,
         subscription: Subscription,
         results: List[tuple[QueuedEvent, Event | EncodedEvent, DeliveryOutcome]],
@@ -343,11 +413,7 @@ class Dispatcher(Service):
         acknowledged: List[str],
     ) -> Any:
         """
-        Apply one subscription's outcomes, in order: the delivered prefix is
-        acknowledged; the first event not delivered decides for the rest.
-
-        @param acknowledged: gets C{"subscription:first-last"} once the delivered
-            prefix is acknowledged, for the caller's one log event per request.
+        L{_record}, looking at each outcome.
         """
         subscriptionId = subscription.subscriptionId
         delivered: List[int] = []

@@ -216,20 +216,35 @@ def personalizedOctets(
     job, *offsets = numbers.split(b", ")
     start, middle, end, others = map(int, offsets)
     jobId = None if job == b"null" else int(job)
-    parts = _personalOctets(subscription)
+    # The subscription of the last call, most often the same (a batch holds a
+    # subscription's events one after the other): its octets without a lookup.
+    last = _lastPersonal
+    if last[0] is subscription:
+        parts = last[1]
+    else:
+        parts = _personalOctets(subscription)
+        last[0], last[1] = subscription, parts
     if parts is None:
         return None
-    subscribed = matches(subscription, keyword, jobId) or keyword
-    subscribedOctets = _SUBSCRIBED_OCTETS.get(subscribed)
-    if subscribedOctets is None:
+    # What matches() gives depends on the subscription's events, the keyword and,
+    # for a per-job subscription, whether the event is of another job.
+    otherJob = subscription.jobId is not None and jobId != subscription.jobId
+    events = subscription.events
+    if type(events) is not tuple:
+        events = tuple(events)
+    key = (events, keyword, otherJob)
+    subscribedParts = _SUBSCRIBED.get(key)
+    if subscribedParts is None:
+        subscribed = matches(subscription, keyword, jobId) or keyword
         subscribedOctets = _attributeOctets(
             [Attribute(_SUBSCRIBED_EVENT.name, (subscribed,), (_SUBSCRIBED_EVENT.tag,))]
         )
         if subscribedOctets is None:
             return None
-        if len(_SUBSCRIBED_OCTETS) >= _MAX_CACHED:
-            _SUBSCRIBED_OCTETS.clear()
-        _SUBSCRIBED_OCTETS[subscribed] = subscribedOctets
+        if len(_SUBSCRIBED) >= _MAX_CACHED:
+            _SUBSCRIBED.clear()
+        subscribedParts = _SUBSCRIBED[key] = (subscribed, subscribedOctets)
+    subscribed, subscribedOctets = subscribedParts
     head, userData, printerUri = parts
     octets = b"".join(
         (
@@ -277,7 +292,11 @@ _SEQUENCE_HEAD = (
 _PERSONAL_OCTETS: Dict[
     Tuple[int, str, str, bytes, str], Optional[Tuple[bytes, bytes, bytes]]
 ] = {}
-_SUBSCRIBED_OCTETS: Dict[str, bytes] = {}
+# notify-subscribed-event and its octets, by the subscription's events, the event
+# keyword and whether the event is of a job other than a per-job subscription's.
+_SUBSCRIBED: Dict[Tuple[Tuple[str, ...], str, bool], Tuple[str, bytes]] = {}
+# The last subscription personalizedOctets saw, and its _personalOctets.
+_lastPersonal: List[Any] = [None, None]
 
 
 def _personalOctets(

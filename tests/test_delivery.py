@@ -12,6 +12,8 @@ import datetime
 import email.utils
 from typing import Any, List, Sequence, Tuple
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet import reactor as _reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.error import ConnectionRefusedError, NoRouteError
@@ -20,7 +22,14 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
-from ipp_ntfy.delivery import HttpDeliveryMethod, RecipientError, httpTarget, retryAfter
+from ipp_ntfy.delivery import (
+    HttpDeliveryMethod,
+    RecipientError,
+    _outcomeForStatus,
+    _outcomesForStatuses,
+    httpTarget,
+    retryAfter,
+)
 from ipp_ntfy.interfaces import IDeliveryMethod, IEncodedDeliveryMethod
 from ipp_ntfy.ipp import Attribute, Group, GroupTag, Message, decode, encode
 from ipp_ntfy.listener import NotificationListener, NotificationSite
@@ -106,6 +115,41 @@ class HttpTargetTests(SynchronousTestCase):
         self.assertEqual(retryAfter(date.encode(), now + 100), 0.0)
         self.assertIsNone(retryAfter(b"soon", now))
         self.assertIsNone(retryAfter(None, now))
+
+
+class OutcomesForStatusesTests(SynchronousTestCase):
+    """
+    L{_outcomesForStatuses} keeps one outcome per status and, for an answer of
+    one status, one lookup: it gives what L{_outcomeForStatus} gives for each.
+    """
+
+    @settings(deadline=None, max_examples=300)
+    @given(
+        st.one_of(
+            st.tuples(
+                st.sampled_from([0, 1, 6, 0x0406, 0x0505]), st.integers(0, 60)
+            ).map(lambda pair: [pair[0]] * pair[1]),
+            st.lists(
+                st.one_of(
+                    st.sampled_from([0, 1, 6, 0x0400, 0x0406, 0x0500, 0x0505]),
+                    st.integers(0, 0x7FFF),
+                ),
+                max_size=60,
+            ),
+        )
+    )
+    def test_sameAsEach(self, statuses: List[int]) -> None:
+        mine = _outcomesForStatuses(tuple(statuses))
+        self.assertEqual(mine, [_outcomeForStatus(status) for status in statuses])
+
+    def test_oneObject(self) -> None:
+        """
+        All consumed: one outcome object for every event.
+        """
+        outcomes = _outcomesForStatuses((0,) * 50)
+        self.assertEqual(len(outcomes), 50)
+        self.assertEqual(len({id(outcome) for outcome in outcomes}), 1)
+        self.assertTrue(outcomes[0].delivered)
 
 
 class InMemoryDeliveryTests(SynchronousTestCase):
