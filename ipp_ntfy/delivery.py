@@ -224,7 +224,10 @@ class HttpDeliveryMethod:
         self.clock = cast(IReactorTime, reactor)
         if pool is None:
             pool = HTTPConnectionPool(reactor, persistent=True)
-            pool.maxPersistentPerHost = 4
+            # As many idle connections as the dispatcher's requests under way
+            # (its maxInFlight): with fewer, every request beyond them opens a
+            # connection and closes it after one exchange.
+            pool.maxPersistentPerHost = 20
             pool.cachedConnectionTimeout = 60
             pool.retryAutomatically = False
         self.pool = pool
@@ -327,7 +330,18 @@ class HttpDeliveryMethod:
         d.addErrback(self._failed, len(events))
 
         def logged(outcomes: List[DeliveryOutcome]) -> List[DeliveryOutcome]:
-            delivered = sum(1 for o in outcomes if o.delivered)
+            if (
+                outcomes
+                and outcomes[0].delivered
+                and outcomes.count(outcomes[0]) == len(outcomes)
+            ):
+                # All delivered, with one outcome (as a rule): nothing to add up.
+                delivered, problem = len(outcomes), ""
+            else:
+                delivered = sum(1 for o in outcomes if o.delivered)
+                problem = "".join(f": {o.reason}" for o in outcomes if not o.delivered)[
+                    :200
+                ]
             self.log.info(
                 "delivered {delivered} of {count} events to {recipient} "
                 "in {elapsed:.3f} s{problem}",
@@ -335,9 +349,7 @@ class HttpDeliveryMethod:
                 count=len(outcomes),
                 recipient=recipientUri,
                 elapsed=self.clock.seconds() - started,
-                problem="".join(f": {o.reason}" for o in outcomes if not o.delivered)[
-                    :200
-                ],
+                problem=problem,
             )
             return outcomes
 
