@@ -19,12 +19,19 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.client import Agent, HTTPConnectionPool
+from twisted.web.client import (
+    URI,
+    Agent,
+    BrowserLikePolicyForHTTPS,
+    HTTPConnectionPool,
+)
+from twisted.web.error import SchemeNotSupported
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IPolicyForHTTPS, IResponse
+from twisted.web.iweb import IAgentEndpointFactory, IPolicyForHTTPS, IResponse
 from zope.interface import implementer
 
 from ._version import __version__
@@ -189,6 +196,62 @@ def _outcomesForStatuses(statuses: Sequence[int]) -> List[DeliveryOutcome]:
     return found
 
 
+@implementer(IAgentEndpointFactory)
+class _Endpoints:
+    """
+    The endpoints of C{Agent}'s own (TCP for C{http}, TLS over TCP for
+    C{https}, with the policy's connection creator for the host and port), made
+    once for each scheme, host and port instead of for every request: a
+    request on a connection of the pool does not use one, and making one
+    checks the host name (IDNA) and, for C{https}, asks the policy again.
+
+    @ivar _reactor: where they connect.
+    @ivar _policy: the C{IPolicyForHTTPS}.
+    @ivar _connectTimeout: seconds to establish a connection.
+    """
+
+    def __init__(
+        self, reactor: Any, policy: IPolicyForHTTPS, connectTimeout: float
+    ) -> None:
+        self._reactor = reactor
+        self._policy = policy
+        self._connectTimeout = connectTimeout
+        self._made: dict[Tuple[bytes, bytes, int], IStreamClientEndpoint] = {}
+
+    def endpointForURI(self, uri: URI) -> IStreamClientEndpoint:
+        """
+        @param uri: where a request goes.
+        @return: the endpoint for its scheme, host and port.
+        @raise SchemeNotSupported: for a scheme other than http and https.
+        """
+        key = (uri.scheme, uri.host, uri.port)
+        endpoint = self._made.get(key)
+        if endpoint is None:
+            endpoint = self._make(uri)
+            if len(self._made) >= 1024:
+                self._made.clear()
+            self._made[key] = endpoint
+        return endpoint
+
+    def _make(self, uri: URI) -> IStreamClientEndpoint:
+        try:
+            host = uri.host.decode("ascii")
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"The host of the provided URI ({uri.host!r}) contains non-ASCII "
+                "octets, it should be ASCII decodable."
+            ) from None
+        endpoint = HostnameEndpoint(
+            self._reactor, host, uri.port, timeout=self._connectTimeout
+        )
+        if uri.scheme == b"http":
+            return endpoint
+        if uri.scheme == b"https":
+            creator = self._policy.creatorForNetloc(uri.host, uri.port)
+            return wrapClientTLS(creator, endpoint)
+        raise SchemeNotSupported(f"Unsupported scheme: {uri.scheme!r}")
+
+
 @implementer(IEncodedDeliveryMethod)
 class HttpDeliveryMethod:
     """
@@ -231,10 +294,15 @@ class HttpDeliveryMethod:
             pool.cachedConnectionTimeout = 60
             pool.retryAutomatically = False
         self.pool = pool
-        kwargs: dict[str, Any] = {"pool": pool, "connectTimeout": connectTimeout}
-        if tlsPolicy is not None:
-            kwargs["contextFactory"] = tlsPolicy
-        self.agent = Agent(reactor, **kwargs)
+        self.agent = Agent.usingEndpointFactory(
+            reactor,
+            _Endpoints(
+                reactor,
+                BrowserLikePolicyForHTTPS() if tlsPolicy is None else tlsPolicy,
+                connectTimeout,
+            ),
+            pool=pool,
+        )
         self.requestTimeout = requestTimeout
         self.maxResponseBytes = maxResponseBytes
         self.maxEventsPerRequest = maxEventsPerRequest

@@ -213,8 +213,17 @@ def personalizedOctets(
         return None
     quoted, numbers = header[at + len(_SPLICE_OCTETS) + 1 : -2].split(b'", ')
     keyword = quoted.decode("ascii")
-    job, *offsets = numbers.split(b", ")
-    start, middle, end, others = map(int, offsets)
+    # The offsets are the same for every event of one shape: read once.
+    job, _, rest = numbers.partition(b", ")
+    known = _OFFSETS.get(rest)
+    if known is None:
+        job, *offsets = numbers.split(b", ")
+        start, middle, end, others = map(int, offsets)
+        if len(_OFFSETS) >= _MAX_CACHED:
+            _OFFSETS.clear()
+        _OFFSETS[rest] = (start, middle, end, others)
+    else:
+        start, middle, end, others = known
     jobId = None if job == b"null" else int(job)
     # The subscription of the last call, most often the same (a batch holds a
     # subscription's events one after the other): its octets without a lookup.
@@ -258,7 +267,8 @@ def personalizedOctets(
             body[end:-1],
         )
     )
-    return EncodedEvent(octets, subscribed, jobId, others + 7)
+    # EncodedEvent(...), without the Python-level __new__ of a NamedTuple.
+    return _newTuple(EncodedEvent, (octets, subscribed, jobId, others + 7))
 
 
 _SPLICE_OCTETS = _SPLICE.encode("ascii")
@@ -295,6 +305,9 @@ _PERSONAL_OCTETS: Dict[
 # notify-subscribed-event and its octets, by the subscription's events, the event
 # keyword and whether the event is of a job other than a per-job subscription's.
 _SUBSCRIBED: Dict[Tuple[Tuple[str, ...], str, bool], Tuple[str, bytes]] = {}
+# The offsets of a payload's header (what follows the job id), read.
+_OFFSETS: Dict[bytes, Tuple[int, int, int, int]] = {}
+_newTuple = tuple.__new__
 # The last subscription personalizedOctets saw, and its _personalOctets.
 _lastPersonal: List[Any] = [None, None]
 

@@ -25,6 +25,7 @@ from zope.interface.verify import verifyObject
 from ipp_ntfy.delivery import (
     HttpDeliveryMethod,
     RecipientError,
+    _Endpoints,
     _outcomeForStatus,
     _outcomesForStatuses,
     httpTarget,
@@ -115,6 +116,75 @@ class HttpTargetTests(SynchronousTestCase):
         self.assertEqual(retryAfter(date.encode(), now + 100), 0.0)
         self.assertIsNone(retryAfter(b"soon", now))
         self.assertIsNone(retryAfter(None, now))
+
+
+class EndpointsTests(SynchronousTestCase):
+    """
+    The delivery method's agent makes the endpoints that C{Agent} makes, once
+    for each scheme, host and port.
+    """
+
+    def test_sameAsAgent(self) -> None:
+        """
+        For http, a C{HostnameEndpoint} as C{Agent}'s own endpoint factory
+        makes; for https, that endpoint wrapped in TLS with the policy's
+        creator for the host and port, asked for once.
+        """
+        from twisted.web.client import (
+            URI,
+            BrowserLikePolicyForHTTPS,
+            _StandardEndpointFactory,
+        )
+
+        asked: List[Tuple[bytes, int]] = []
+
+        class Policy(BrowserLikePolicyForHTTPS):
+            def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
+                asked.append((hostname, port))
+                return super().creatorForNetloc(hostname, port)
+
+        reactor = MemoryReactorClock()
+        policy = Policy()
+        mine = _Endpoints(reactor, policy, 7.0)
+        standard = _StandardEndpointFactory(reactor, policy, 7.0, None)
+        for url in [
+            b"http://127.0.0.1:631/n",
+            b"http://[::1]:80/",
+            b"https://a.example:8443/x",
+        ]:
+            uri = URI.fromBytes(url)
+            endpoint = mine.endpointForURI(uri)
+            theirs = standard.endpointForURI(uri)
+            self.assertIs(type(endpoint), type(theirs))
+            if url.startswith(b"https"):
+                endpoint = endpoint._wrappedEndpoint  # type: ignore[attr-defined]
+                theirs = theirs._wrappedEndpoint  # type: ignore[attr-defined]
+            for name in (
+                "_hostText",
+                "_hostBytes",
+                "_port",
+                "_timeout",
+                "_bindAddress",
+            ):
+                self.assertEqual(getattr(endpoint, name), getattr(theirs, name))
+            self.assertIs(
+                mine.endpointForURI(URI.fromBytes(url + b"?again")),
+                mine.endpointForURI(uri),
+            )
+        self.assertEqual(asked, [(b"a.example", 8443)] * 2)  # mine once, theirs once
+        self.assertIsNot(
+            mine.endpointForURI(URI.fromBytes(b"http://127.0.0.1:632/n")),
+            mine.endpointForURI(URI.fromBytes(b"http://127.0.0.1:631/n")),
+        )
+
+    def test_otherScheme(self) -> None:
+        from twisted.web.client import URI
+        from twisted.web.error import SchemeNotSupported
+
+        mine = _Endpoints(MemoryReactorClock(), None, 7.0)  # type: ignore[arg-type]
+        self.assertRaises(
+            SchemeNotSupported, mine.endpointForURI, URI.fromBytes(b"ftp://a/")
+        )
 
 
 class OutcomesForStatusesTests(SynchronousTestCase):

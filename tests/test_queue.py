@@ -1018,6 +1018,26 @@ class CachedSplicingTests(SynchronousTestCase):
                 encode(buildReport([slow], "ipp://app/n", 5)),
             )
 
+    def test_malformedOffsets(self) -> None:
+        """
+        Offsets read once are reused only for the same octets: a header whose
+        offsets cannot be read fails each time, as the first time.
+        """
+        payload = eventToPayload(event("job-completed", jobId=3))
+        header, _, body = payload.partition(b"\n")
+        self.assertIsNotNone(personalizedOctets(payload, _SUBSCRIPTIONS[0], 1))
+        numbers = header[header.rindex(b"[") :]
+        for bad in [b", 1]}", b", x, 1, 2, 3]}"]:
+            broken = header.replace(numbers[numbers.index(b",", 3) :], bad)
+            for _ in range(2):
+                self.assertRaises(
+                    ValueError,
+                    personalizedOctets,
+                    broken + b"\n" + body,
+                    _SUBSCRIPTIONS[0],
+                    1,
+                )
+
 
 @implementer(IRelayObserver)
 class RecordingObserver:
