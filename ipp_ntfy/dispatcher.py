@@ -233,12 +233,7 @@ class Dispatcher(Service):
         """
         Up to C{batchSize} events, taking whole subscription runs in order.
         """
-        batch: List[QueuedEvent] = []
-        for item in items:
-            if len(batch) >= self.batchSize:
-                break
-            batch.append(item)
-        return batch
+        return items[: self.batchSize]
 
     def _finished(self, _: object, subscriptions: Set[int], recipient: str) -> None:
         self._requests -= 1
@@ -271,6 +266,10 @@ class Dispatcher(Service):
         )
         items: List[QueuedEvent] = []
         events: List[Event | EncodedEvent] = []
+        if encoded is not None and None not in found:
+            spliced = self._spliceAll(batch, subscriptions)
+            if spliced is not None:
+                items, events, batch = batch, spliced, []
         for item in batch:
             subscription = subscriptions[item.subscriptionId]
             if subscription is None:
@@ -311,25 +310,23 @@ class Dispatcher(Service):
         else:
             outcomes = yield self.delivery.deliver(recipient, events)  # type: ignore[arg-type]
         now = self.clock.seconds()
-        bySubscription: Dict[int, List[int]] = {}
-        for index, item in enumerate(items):
-            positions = bySubscription.get(item.subscriptionId)
-            if positions is None:
-                bySubscription[item.subscriptionId] = [index]
-            else:
-                positions.append(index)
+        order = [item.subscriptionId for item in items]
         # Each subscription's outcomes are applied in order, but the subscriptions
         # all at once: their writes go in one store transaction (group commit).
         recorded: List[Deferred[Any]] = []
         acknowledged: List[str] = []
-        for subscriptionId, positions in bySubscription.items():
+        for subscriptionId in dict.fromkeys(order):
             subscription = subscriptions[subscriptionId]
             assert subscription is not None
-            if len(positions) == positions[-1] - positions[0] + 1:
+            first = order.index(subscriptionId)
+            end = first + order.count(subscriptionId)
+            if order[first:end].count(subscriptionId) == end - first:
                 # One run of the batch (as a rule): slices.
-                first, end = positions[0], positions[-1] + 1
                 results = (items[first:end], events[first:end], outcomes[first:end])
             else:
+                positions = [
+                    index for index, sid in enumerate(order) if sid == subscriptionId
+                ]
                 results = (
                     [items[i] for i in positions],
                     [events[i] for i in positions],
@@ -343,6 +340,35 @@ class Dispatcher(Service):
                 recipient=recipient,
                 delivered=", ".join(acknowledged),
             )
+
+    def _spliceAll(
+        self,
+        batch: List[QueuedEvent],
+        subscriptions: Dict[int, Optional[Subscription]],
+    ) -> Optional[List[Event | EncodedEvent]]:
+        """
+        The notifications of a whole batch made from the stored octets
+        (L{personalizedOctets}), as a rule.
+
+        @return: them; or C{None} if one of the events cannot be spliced or
+            read, and then the caller makes each one by one (the same
+            notifications: L{personalizedOctets} has no effect but its caches)
+            and deals with the others.
+        """
+        try:
+            spliced = [
+                personalizedOctets(
+                    item.payload,
+                    subscriptions[item.subscriptionId],  # type: ignore[arg-type]
+                    item.sequenceNumber,
+                )
+                for item in batch
+            ]
+        except Exception:
+            return None
+        if None in spliced:
+            return None
+        return spliced  # type: ignore[return-value]
 
     def _record(
         self,

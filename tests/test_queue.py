@@ -1233,3 +1233,95 @@ class RecordingShortcutTests(SynchronousTestCase):
             )
             self.assertEqual((depth, dead, gone), (0, [], [False]))
         self.assertEqual(set(calls), {"mixed"})
+
+
+class OneByOneSplicing(Dispatcher):
+    """
+    A L{Dispatcher} that makes each notification of a batch on its own.
+    """
+
+    def _spliceAll(self, batch: Any, subscriptions: Any) -> None:
+        return None
+
+
+class SpliceAllTests(SynchronousTestCase):
+    """
+    The dispatcher splices a whole batch at once; when one of its events
+    cannot be spliced or read, it makes each on its own.  Either way, the same
+    requests and the same store.
+    """
+
+    def runQueue(self, dispatcherClass: type, kinds: List[Tuple[int, str]]) -> Any:
+        clock = Clock()
+        clock.advance(1_800_000_000)
+        store = MemoryStore()
+        manager = SubscriptionManager(store, clock, SubscriptionPolicy())
+        delivery = EncodedDelivery()
+        delivery.clock = clock
+        dispatcher = dispatcherClass(store, delivery, clock, RetryPolicy(), batchSize=4)
+        ids = [
+            self.successResultOf(
+                manager.subscribe(PRINTER, recipientUri="http://a/", events=["all"])
+            ).subscriptionId
+            for _ in range(2)
+        ]
+        for n, (which, kind) in enumerate(kinds, 1):
+            e = event("job-completed", jobId=n, n=n)
+            payload = eventToPayload(e)
+            if kind == "old":
+                old = json.dumps({"source": e.source, "receivedAt": None}).encode()
+                payload = old + b"\n" + payload.partition(b"\n")[2]
+            elif kind == "unreadable":
+                payload = b"not an event"
+            self.successResultOf(
+                store.appendEvents([(ids[which], payload)], clock.seconds())
+            )
+        dispatcher.startService()
+        clock.advance(0)
+        return (
+            # The unreadable ones are logged, with their error.
+            len(self.flushLoggedErrors(ValueError)),
+            [sent for _, _, sent in delivery.requests],
+            self.successResultOf(store.queueDepth()),
+            [
+                (d.subscriptionId, d.sequenceNumber, d.lastError)
+                for d in self.successResultOf(store.deadLetters())
+            ],
+        )
+
+    @settings(
+        deadline=None,
+        max_examples=100,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        st.lists(
+            st.tuples(
+                st.integers(0, 1),
+                st.sampled_from(["spliced"] * 4 + ["old", "unreadable"]),
+            ),
+            min_size=1,
+            max_size=9,
+        )
+    )
+    def test_sameAsOneByOne(self, kinds: List[Tuple[int, str]]) -> None:
+        self.assertEqual(
+            self.runQueue(Dispatcher, kinds), self.runQueue(OneByOneSplicing, kinds)
+        )
+
+    def test_kinds(self) -> None:
+        """
+        A batch of spliced events goes encoded; one with an event stored
+        without the layout sends that one decoded; an unreadable one is
+        dead-lettered.
+        """
+        logged, requests, depth, dead = self.runQueue(
+            Dispatcher,
+            [(0, "spliced"), (0, "spliced"), (1, "old"), (1, "unreadable")],
+        )
+        self.assertEqual(
+            [[type(e).__name__ for e in sent] for sent in requests],
+            [["EncodedEvent", "EncodedEvent", "Event"]],
+        )
+        self.assertEqual((depth, [(s, n) for s, n, _ in dead]), (0, [(2, 2)]))
+        self.assertEqual(logged, 1)
