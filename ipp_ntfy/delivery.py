@@ -168,8 +168,9 @@ def _outcomeForStatus(status: int) -> DeliveryOutcome:
 
 
 # Outcomes are frozen, and a status always gives an equal one: one of each status
-# seen serves every event answered with it.
-_OUTCOMES: dict[int, DeliveryOutcome] = {}
+# seen serves every event answered with it.  By value and type, so that the
+# outcome keeps the very status given (an int, or a ReportStatus).
+_OUTCOMES: dict[Tuple[int, type], DeliveryOutcome] = {}
 
 
 def _outcomesForStatuses(statuses: Sequence[int]) -> List[DeliveryOutcome]:
@@ -183,15 +184,18 @@ def _outcomesForStatuses(statuses: Sequence[int]) -> List[DeliveryOutcome]:
         outcomes.clear()  # a listener sending every status there is
     if statuses and statuses.count(statuses[0]) == len(statuses):
         first = statuses[0]
-        outcome = outcomes.get(first)
-        if outcome is None:
-            outcome = outcomes[first] = _outcomeForStatus(first)
-        return [outcome] * len(statuses)
+        if len(set(map(type, statuses))) == 1:
+            key = (first, type(first))
+            outcome = outcomes.get(key)
+            if outcome is None:
+                outcome = outcomes[key] = _outcomeForStatus(first)
+            return [outcome] * len(statuses)
     found: List[DeliveryOutcome] = []
     for status in statuses:
-        outcome = outcomes.get(status)
+        key = (status, type(status))
+        outcome = outcomes.get(key)
         if outcome is None:
-            outcome = outcomes[status] = _outcomeForStatus(status)
+            outcome = outcomes[key] = _outcomeForStatus(status)
         found.append(outcome)
     return found
 

@@ -34,7 +34,7 @@ from ipp_ntfy.delivery import (
 from ipp_ntfy.interfaces import IDeliveryMethod, IEncodedDeliveryMethod
 from ipp_ntfy.ipp import Attribute, Group, GroupTag, Message, decode, encode
 from ipp_ntfy.listener import NotificationListener, NotificationSite
-from ipp_ntfy.notification import EncodedEvent, Event, parseReport
+from ipp_ntfy.notification import EncodedEvent, Event, ReportStatus, parseReport
 from ipp_ntfy.outcome import DeliveryOutcome, OutcomeKind
 from ipp_ntfy.service import resourceAt
 
@@ -187,6 +187,17 @@ class EndpointsTests(SynchronousTestCase):
         )
 
 
+def _asReportStatus(status: int) -> int:
+    """
+    @return: C{status} as a L{ReportStatus} where it is one (as the answer's
+        parser gives some), else as it is.
+    """
+    try:
+        return ReportStatus(status)
+    except ValueError:
+        return status
+
+
 class OutcomesForStatusesTests(SynchronousTestCase):
     """
     L{_outcomesForStatuses} keeps one outcome per status and, for an answer of
@@ -209,8 +220,13 @@ class OutcomesForStatusesTests(SynchronousTestCase):
         )
     )
     def test_sameAsEach(self, statuses: List[int]) -> None:
-        mine = _outcomesForStatuses(tuple(statuses))
-        self.assertEqual(mine, [_outcomeForStatus(status) for status in statuses])
+        for answer in (statuses, [_asReportStatus(status) for status in statuses]):
+            mine = _outcomesForStatuses(tuple(answer))
+            each = [_outcomeForStatus(status) for status in answer]
+            self.assertEqual(mine, each)
+            self.assertEqual(
+                [type(o.status) for o in mine], [type(o.status) for o in each]
+            )
 
     def test_oneObject(self) -> None:
         """
