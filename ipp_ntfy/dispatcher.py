@@ -20,6 +20,7 @@ from twisted.internet.defer import (
     FirstError,
     gatherResults,
     inlineCallbacks,
+    maybeDeferred,
 )
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
@@ -403,7 +404,10 @@ class Dispatcher(Service):
         ):
             # list.count compares by identity first: one C loop for the common
             # answer, where every outcome is the same object.
-            return self._acknowledgeAll(subscription, items, now, acknowledged)
+            # maybeDeferred: whatever the store does, a Deferred, as before.
+            return maybeDeferred(
+                self._acknowledgeAll, subscription, items, now, acknowledged
+            )
         return self._recordEach(
             subscription, list(zip(items, events, outcomes)), now, acknowledged
         )
