@@ -19,12 +19,19 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.client import Agent, HTTPConnectionPool
+from twisted.web.client import (
+    URI,
+    Agent,
+    BrowserLikePolicyForHTTPS,
+    HTTPConnectionPool,
+)
+from twisted.web.error import SchemeNotSupported
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IPolicyForHTTPS, IResponse
+from twisted.web.iweb import IAgentEndpointFactory, IPolicyForHTTPS, IResponse
 from zope.interface import implementer
 
 from ._version import __version__
@@ -144,6 +151,10 @@ def retryAfter(value: Optional[bytes], now: float) -> Optional[float]:
 
 
 def _outcomeForStatus(status: int) -> DeliveryOutcome:
+    """
+    @param status: a per-report status code.
+    @return: the outcome of an event the listener answered with C{status}.
+    """
     reason = describeStatus(status)
     if status == ReportStatus.CANCEL_SUBSCRIPTION:
         return DeliveryOutcome(OutcomeKind.CANCEL, reason, consumed=True, status=status)
@@ -154,6 +165,95 @@ def _outcomeForStatus(status: int) -> DeliveryOutcome:
     if 0x0500 <= status <= 0x05FF:
         return DeliveryOutcome(OutcomeKind.RETRY, reason, status=status)
     return DeliveryOutcome(OutcomeKind.FAILED, reason, status=status)
+
+
+# Outcomes are frozen, and a status always gives an equal one: one of each status
+# seen serves every event answered with it.  By value and type, so that the
+# outcome keeps the very status given (an int, or a ReportStatus).
+_OUTCOMES: dict[Tuple[int, type], DeliveryOutcome] = {}
+
+
+def _outcomesForStatuses(statuses: Sequence[int]) -> List[DeliveryOutcome]:
+    """
+    C{[_outcomeForStatus(status) for status in statuses]}, made of one outcome
+    for each status: for an answer where every report has one status (all
+    consumed, as a rule), that is one lookup, not one per event.
+    """
+    outcomes = _OUTCOMES
+    if len(outcomes) > 256:
+        outcomes.clear()  # a listener sending every status there is
+    if statuses and statuses.count(statuses[0]) == len(statuses):
+        first = statuses[0]
+        if len(set(map(type, statuses))) == 1:
+            key = (first, type(first))
+            outcome = outcomes.get(key)
+            if outcome is None:
+                outcome = outcomes[key] = _outcomeForStatus(first)
+            return [outcome] * len(statuses)
+    found: List[DeliveryOutcome] = []
+    for status in statuses:
+        key = (status, type(status))
+        outcome = outcomes.get(key)
+        if outcome is None:
+            outcome = outcomes[key] = _outcomeForStatus(status)
+        found.append(outcome)
+    return found
+
+
+@implementer(IAgentEndpointFactory)
+class _Endpoints:
+    """
+    The endpoints of C{Agent}'s own (TCP for C{http}, TLS over TCP for
+    C{https}, with the policy's connection creator for the host and port), made
+    once for each scheme, host and port instead of for every request: a
+    request on a connection of the pool does not use one, and making one
+    checks the host name (IDNA) and, for C{https}, asks the policy again.
+
+    @ivar _reactor: where they connect.
+    @ivar _policy: the C{IPolicyForHTTPS}.
+    @ivar _connectTimeout: seconds to establish a connection.
+    """
+
+    def __init__(
+        self, reactor: Any, policy: IPolicyForHTTPS, connectTimeout: float
+    ) -> None:
+        self._reactor = reactor
+        self._policy = policy
+        self._connectTimeout = connectTimeout
+        self._made: dict[Tuple[bytes, bytes, int], IStreamClientEndpoint] = {}
+
+    def endpointForURI(self, uri: URI) -> IStreamClientEndpoint:
+        """
+        @param uri: where a request goes.
+        @return: the endpoint for its scheme, host and port.
+        @raise SchemeNotSupported: for a scheme other than http and https.
+        """
+        key = (uri.scheme, uri.host, uri.port)
+        endpoint = self._made.get(key)
+        if endpoint is None:
+            endpoint = self._make(uri)
+            if len(self._made) >= 1024:
+                self._made.clear()
+            self._made[key] = endpoint
+        return endpoint
+
+    def _make(self, uri: URI) -> IStreamClientEndpoint:
+        try:
+            host = uri.host.decode("ascii")
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"The host of the provided URI ({uri.host!r}) contains non-ASCII "
+                "octets, it should be ASCII decodable."
+            ) from None
+        endpoint = HostnameEndpoint(
+            self._reactor, host, uri.port, timeout=self._connectTimeout
+        )
+        if uri.scheme == b"http":
+            return endpoint
+        if uri.scheme == b"https":
+            creator = self._policy.creatorForNetloc(uri.host, uri.port)
+            return wrapClientTLS(creator, endpoint)
+        raise SchemeNotSupported(f"Unsupported scheme: {uri.scheme!r}")
 
 
 @implementer(IEncodedDeliveryMethod)
@@ -191,14 +291,22 @@ class HttpDeliveryMethod:
         self.clock = cast(IReactorTime, reactor)
         if pool is None:
             pool = HTTPConnectionPool(reactor, persistent=True)
-            pool.maxPersistentPerHost = 4
+            # As many idle connections as the dispatcher's requests under way
+            # (its maxInFlight): with fewer, every request beyond them opens a
+            # connection and closes it after one exchange.
+            pool.maxPersistentPerHost = 20
             pool.cachedConnectionTimeout = 60
             pool.retryAutomatically = False
         self.pool = pool
-        kwargs: dict[str, Any] = {"pool": pool, "connectTimeout": connectTimeout}
-        if tlsPolicy is not None:
-            kwargs["contextFactory"] = tlsPolicy
-        self.agent = Agent(reactor, **kwargs)
+        self.agent = Agent.usingEndpointFactory(
+            reactor,
+            _Endpoints(
+                reactor,
+                BrowserLikePolicyForHTTPS() if tlsPolicy is None else tlsPolicy,
+                connectTimeout,
+            ),
+            pool=pool,
+        )
         self.requestTimeout = requestTimeout
         self.maxResponseBytes = maxResponseBytes
         self.maxEventsPerRequest = maxEventsPerRequest
@@ -294,7 +402,18 @@ class HttpDeliveryMethod:
         d.addErrback(self._failed, len(events))
 
         def logged(outcomes: List[DeliveryOutcome]) -> List[DeliveryOutcome]:
-            delivered = sum(1 for o in outcomes if o.delivered)
+            if (
+                outcomes
+                and outcomes[0].delivered
+                and outcomes.count(outcomes[0]) == len(outcomes)
+            ):
+                # All delivered, with one outcome (as a rule): nothing to add up.
+                delivered, problem = len(outcomes), ""
+            else:
+                delivered = sum(1 for o in outcomes if o.delivered)
+                problem = "".join(f": {o.reason}" for o in outcomes if not o.delivered)[
+                    :200
+                ]
             self.log.info(
                 "delivered {delivered} of {count} events to {recipient} "
                 "in {elapsed:.3f} s{problem}",
@@ -302,9 +421,7 @@ class HttpDeliveryMethod:
                 count=len(outcomes),
                 recipient=recipientUri,
                 elapsed=self.clock.seconds() - started,
-                problem="".join(f": {o.reason}" for o in outcomes if not o.delivered)[
-                    :200
-                ],
+                problem=problem,
             )
             return outcomes
 
@@ -338,7 +455,7 @@ class HttpDeliveryMethod:
             return [
                 DeliveryOutcome(OutcomeKind.FAILED, f"unreadable IPP response: {e}")
             ] * count
-        return [_outcomeForStatus(status) for status in answer.perReport]
+        return _outcomesForStatuses(answer.perReport)
 
     def _httpOutcome(self, response: IResponse) -> DeliveryOutcome:
         code = response.code

@@ -20,6 +20,7 @@ from twisted.internet.defer import (
     FirstError,
     gatherResults,
     inlineCallbacks,
+    maybeDeferred,
 )
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
@@ -233,12 +234,7 @@ class Dispatcher(Service):
         """
         Up to C{batchSize} events, taking whole subscription runs in order.
         """
-        batch: List[QueuedEvent] = []
-        for item in items:
-            if len(batch) >= self.batchSize:
-                break
-            batch.append(item)
-        return batch
+        return items[: self.batchSize]
 
     def _finished(self, _: object, subscriptions: Set[int], recipient: str) -> None:
         self._requests -= 1
@@ -271,6 +267,10 @@ class Dispatcher(Service):
         )
         items: List[QueuedEvent] = []
         events: List[Event | EncodedEvent] = []
+        if encoded is not None and None not in found:
+            spliced = self._spliceAll(batch, subscriptions)
+            if spliced is not None:
+                items, events, batch = batch, spliced, []
         for item in batch:
             subscription = subscriptions[item.subscriptionId]
             if subscription is None:
@@ -311,21 +311,29 @@ class Dispatcher(Service):
         else:
             outcomes = yield self.delivery.deliver(recipient, events)  # type: ignore[arg-type]
         now = self.clock.seconds()
-        bySubscription: OrderedDict[
-            int, List[tuple[QueuedEvent, Event | EncodedEvent, DeliveryOutcome]]
-        ] = OrderedDict()
-        for item, event, outcome in zip(items, events, outcomes):
-            bySubscription.setdefault(item.subscriptionId, []).append(
-                (item, event, outcome)
-            )
+        order = [item.subscriptionId for item in items]
         # Each subscription's outcomes are applied in order, but the subscriptions
         # all at once: their writes go in one store transaction (group commit).
         recorded: List[Deferred[Any]] = []
         acknowledged: List[str] = []
-        for subscriptionId, results in bySubscription.items():
+        for subscriptionId in dict.fromkeys(order):
             subscription = subscriptions[subscriptionId]
             assert subscription is not None
-            recorded.append(self._record(subscription, results, now, acknowledged))
+            first = order.index(subscriptionId)
+            end = first + order.count(subscriptionId)
+            if order[first:end].count(subscriptionId) == end - first:
+                # One run of the batch (as a rule): slices.
+                results = (items[first:end], events[first:end], outcomes[first:end])
+            else:
+                positions = [
+                    index for index, sid in enumerate(order) if sid == subscriptionId
+                ]
+                results = (
+                    [items[i] for i in positions],
+                    [events[i] for i in positions],
+                    [outcomes[i] for i in positions],
+                )
+            recorded.append(self._record(subscription, *results, now, acknowledged))
         yield gatherResults(recorded, consumeErrors=True).addErrback(_firstError)
         if acknowledged:
             self.log.debug(
@@ -334,8 +342,100 @@ class Dispatcher(Service):
                 delivered=", ".join(acknowledged),
             )
 
-    @inlineCallbacks
+    def _spliceAll(
+        self,
+        batch: List[QueuedEvent],
+        subscriptions: Dict[int, Optional[Subscription]],
+    ) -> Optional[List[Event | EncodedEvent]]:
+        """
+        The notifications of a whole batch made from the stored octets
+        (L{personalizedOctets}), as a rule.
+
+        @return: them; or C{None} if one of the events cannot be spliced or
+            read, and then the caller makes each one by one (the same
+            notifications: L{personalizedOctets} has no effect but its caches)
+            and deals with the others.
+        """
+        try:
+            spliced = [
+                personalizedOctets(
+                    item.payload,
+                    subscriptions[item.subscriptionId],  # type: ignore[arg-type]
+                    item.sequenceNumber,
+                )
+                for item in batch
+            ]
+        except Exception:
+            return None
+        if None in spliced:
+            return None
+        return spliced  # type: ignore[return-value]
+
     def _record(
+        self,
+        subscription: Subscription,
+        items: List[QueuedEvent],
+        events: List[Event | EncodedEvent],
+        outcomes: List[DeliveryOutcome],
+        now: float,
+        acknowledged: List[str],
+    ) -> Deferred[Any]:
+        """
+        Apply one subscription's outcomes, in order: the delivered prefix is
+        acknowledged; the first event not delivered decides for the rest.
+
+        When one delivered outcome stands for every event (the delivery method
+        gives one object for a request whose events were all consumed), the
+        events are acknowledged without looking at each outcome; otherwise, and
+        for a subscription that may end with one of its events, L{_recordEach}
+        does, which comes to the same.
+
+        @param items: the subscription's events as queued, in order.
+        @param events: the notifications sent for them.
+        @param outcomes: what became of each.
+        @param acknowledged: gets C{"subscription:first-last"} once the delivered
+            prefix is acknowledged, for the caller's one log event per request.
+        """
+        first = outcomes[0]
+        if (
+            first.kind is OutcomeKind.DELIVERED
+            and subscription.jobId is None
+            and outcomes.count(first) == len(outcomes)
+        ):
+            # list.count compares by identity first: one C loop for the common
+            # answer, where every outcome is the same object.
+            # maybeDeferred: whatever the store does, a Deferred, as before.
+            return maybeDeferred(
+                self._acknowledgeAll, subscription, items, now, acknowledged
+            )
+        return self._recordEach(
+            subscription, list(zip(items, events, outcomes)), now, acknowledged
+        )
+
+    def _acknowledgeAll(
+        self,
+        subscription: Subscription,
+        items: List[QueuedEvent],
+        now: float,
+        acknowledged: List[str],
+    ) -> Deferred[None]:
+        """
+        Acknowledge all of C{items}, delivered: what L{_recordEach} does when
+        every outcome is L{OutcomeKind.DELIVERED} and the subscription is not a
+        per-job one (so none of its events ends it).
+        """
+        subscriptionId = subscription.subscriptionId
+        delivered = [item.sequenceNumber for item in items]
+
+        def done(_: None) -> None:
+            acknowledged.append(f"{subscriptionId}:{delivered[0]}-{delivered[-1]}")
+            if self.observer is not None:
+                self.observer.eventsDelivered([now - item.queuedAt for item in items])
+
+        return self.store.acknowledge(subscriptionId, delivered).addCallback(done)
+
+    @inlineCallbacks
+    def _recordEach(
         self,
         subscription: Subscription,
         results: List[tuple[QueuedEvent, Event | EncodedEvent, DeliveryOutcome]],
@@ -343,11 +443,7 @@ class Dispatcher(Service):
         acknowledged: List[str],
     ) -> Any:
         """
-        Apply one subscription's outcomes, in order: the delivered prefix is
-        acknowledged; the first event not delivered decides for the rest.
-
-        @param acknowledged: gets C{"subscription:first-last"} once the delivered
-            prefix is acknowledged, for the caller's one log event per request.
+        L{_record}, looking at each outcome.
         """
         subscriptionId = subscription.subscriptionId
         delivered: List[int] = []

@@ -12,6 +12,8 @@ import datetime
 import email.utils
 from typing import Any, List, Sequence, Tuple
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet import reactor as _reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.error import ConnectionRefusedError, NoRouteError
@@ -20,11 +22,19 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
-from ipp_ntfy.delivery import HttpDeliveryMethod, RecipientError, httpTarget, retryAfter
+from ipp_ntfy.delivery import (
+    HttpDeliveryMethod,
+    RecipientError,
+    _Endpoints,
+    _outcomeForStatus,
+    _outcomesForStatuses,
+    httpTarget,
+    retryAfter,
+)
 from ipp_ntfy.interfaces import IDeliveryMethod, IEncodedDeliveryMethod
 from ipp_ntfy.ipp import Attribute, Group, GroupTag, Message, decode, encode
 from ipp_ntfy.listener import NotificationListener, NotificationSite
-from ipp_ntfy.notification import EncodedEvent, Event, parseReport
+from ipp_ntfy.notification import EncodedEvent, Event, ReportStatus, parseReport
 from ipp_ntfy.outcome import DeliveryOutcome, OutcomeKind
 from ipp_ntfy.service import resourceAt
 
@@ -106,6 +116,126 @@ class HttpTargetTests(SynchronousTestCase):
         self.assertEqual(retryAfter(date.encode(), now + 100), 0.0)
         self.assertIsNone(retryAfter(b"soon", now))
         self.assertIsNone(retryAfter(None, now))
+
+
+class EndpointsTests(SynchronousTestCase):
+    """
+    The delivery method's agent makes the endpoints that C{Agent} makes, once
+    for each scheme, host and port.
+    """
+
+    def test_sameAsAgent(self) -> None:
+        """
+        For http, a C{HostnameEndpoint} as C{Agent}'s own endpoint factory
+        makes; for https, that endpoint wrapped in TLS with the policy's
+        creator for the host and port, asked for once.
+        """
+        from twisted.web.client import (
+            URI,
+            BrowserLikePolicyForHTTPS,
+            _StandardEndpointFactory,
+        )
+
+        asked: List[Tuple[bytes, int]] = []
+
+        class Policy(BrowserLikePolicyForHTTPS):
+            def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
+                asked.append((hostname, port))
+                return super().creatorForNetloc(hostname, port)
+
+        reactor = MemoryReactorClock()
+        policy = Policy()
+        mine = _Endpoints(reactor, policy, 7.0)
+        standard = _StandardEndpointFactory(reactor, policy, 7.0, None)
+        for url in [
+            b"http://127.0.0.1:631/n",
+            b"http://[::1]:80/",
+            b"https://a.example:8443/x",
+        ]:
+            uri = URI.fromBytes(url)
+            endpoint = mine.endpointForURI(uri)
+            theirs = standard.endpointForURI(uri)
+            self.assertIs(type(endpoint), type(theirs))
+            if url.startswith(b"https"):
+                endpoint = endpoint._wrappedEndpoint  # type: ignore[attr-defined]
+                theirs = theirs._wrappedEndpoint  # type: ignore[attr-defined]
+            for name in (
+                "_hostText",
+                "_hostBytes",
+                "_port",
+                "_timeout",
+                "_bindAddress",
+            ):
+                self.assertEqual(getattr(endpoint, name), getattr(theirs, name))
+            self.assertIs(
+                mine.endpointForURI(URI.fromBytes(url + b"?again")),
+                mine.endpointForURI(uri),
+            )
+        self.assertEqual(asked, [(b"a.example", 8443)] * 2)  # mine once, theirs once
+        self.assertIsNot(
+            mine.endpointForURI(URI.fromBytes(b"http://127.0.0.1:632/n")),
+            mine.endpointForURI(URI.fromBytes(b"http://127.0.0.1:631/n")),
+        )
+
+    def test_otherScheme(self) -> None:
+        from twisted.web.client import URI
+        from twisted.web.error import SchemeNotSupported
+
+        mine = _Endpoints(MemoryReactorClock(), None, 7.0)  # type: ignore[arg-type]
+        self.assertRaises(
+            SchemeNotSupported, mine.endpointForURI, URI.fromBytes(b"ftp://a/")
+        )
+
+
+def _asReportStatus(status: int) -> int:
+    """
+    @return: C{status} as a L{ReportStatus} where it is one (as the answer's
+        parser gives some), else as it is.
+    """
+    try:
+        return ReportStatus(status)
+    except ValueError:
+        return status
+
+
+class OutcomesForStatusesTests(SynchronousTestCase):
+    """
+    L{_outcomesForStatuses} keeps one outcome per status and, for an answer of
+    one status, one lookup: it gives what L{_outcomeForStatus} gives for each.
+    """
+
+    @settings(deadline=None, max_examples=300)
+    @given(
+        st.one_of(
+            st.tuples(
+                st.sampled_from([0, 1, 6, 0x0406, 0x0505]), st.integers(0, 60)
+            ).map(lambda pair: [pair[0]] * pair[1]),
+            st.lists(
+                st.one_of(
+                    st.sampled_from([0, 1, 6, 0x0400, 0x0406, 0x0500, 0x0505]),
+                    st.integers(0, 0x7FFF),
+                ),
+                max_size=60,
+            ),
+        )
+    )
+    def test_sameAsEach(self, statuses: List[int]) -> None:
+        for answer in (statuses, [_asReportStatus(status) for status in statuses]):
+            mine = _outcomesForStatuses(tuple(answer))
+            each = [_outcomeForStatus(status) for status in answer]
+            self.assertEqual(mine, each)
+            self.assertEqual(
+                [type(o.status) for o in mine], [type(o.status) for o in each]
+            )
+
+    def test_oneObject(self) -> None:
+        """
+        All consumed: one outcome object for every event.
+        """
+        outcomes = _outcomesForStatuses((0,) * 50)
+        self.assertEqual(len(outcomes), 50)
+        self.assertEqual(len({id(outcome) for outcome in outcomes}), 1)
+        self.assertTrue(outcomes[0].delivered)
 
 
 class InMemoryDeliveryTests(SynchronousTestCase):

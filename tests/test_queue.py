@@ -21,7 +21,7 @@ from zope.interface.verify import verifyObject
 
 import ipp_ntfy.manager as managerModule  # noqa: N812
 from ipp_ntfy.dispatcher import Dispatcher
-from ipp_ntfy.interfaces import IDeliveryMethod, IEncodedDeliveryMethod
+from ipp_ntfy.interfaces import IDeliveryMethod, IEncodedDeliveryMethod, IRelayObserver
 from ipp_ntfy.ipp import (
     Attribute,
     Collection,
@@ -52,6 +52,7 @@ from ipp_ntfy.outcome import DeliveryOutcome, OutcomeKind
 from ipp_ntfy.retry import RetryPolicy, backoffPolicy
 from ipp_ntfy.store import MemoryStore
 from ipp_ntfy.subscription import (
+    ALL_EVENTS,
     JOB_EVENTS,
     PRINTER_EVENTS,
     SERVER_EVENTS,
@@ -1090,3 +1091,383 @@ class EncodedDispatchTests(Harness):
         self.clock.advance(0)
         [(_, _, sent)] = self.delivery.requests
         self.assertEqual(sent, [original])
+
+
+class CachedSplicingTests(SynchronousTestCase):
+    """
+    L{personalizedOctets} keeps what it made for the subscription of its last
+    call, and C{notify-subscribed-event} by the subscription's events, the
+    keyword and whether the event is of another job: whatever the order of the
+    calls, it gives what L{personalize} does.
+    """
+
+    @settings(
+        deadline=None,
+        max_examples=200,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        st.lists(
+            st.tuples(
+                st.lists(
+                    st.sampled_from(
+                        sorted(ALL_EVENTS | {"job-state-changed", "x-vendor"})
+                    ),
+                    min_size=1,
+                    max_size=3,
+                ),
+                st.sampled_from([None, 5, 6]),
+                st.integers(1, 3),
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        st.lists(
+            st.tuples(
+                st.integers(0, 3),
+                st.sampled_from(
+                    ["job-completed", "job-created", "printer-stopped", "x-vendor"]
+                ),
+                st.sampled_from([None, 5, 6, 7]),
+                st.integers(0, 2**31 - 1),
+            ),
+            min_size=1,
+            max_size=12,
+        ),
+    )
+    def test_sameAsPersonalize(
+        self,
+        made: List[Tuple[List[str], Optional[int], int]],
+        calls: List[Tuple[int, str, Optional[int], int]],
+    ) -> None:
+        subscriptions = [
+            Subscription(
+                subscriptionId=sid,
+                printerUri=PRINTER,
+                events=tuple(events),
+                jobId=jobId,
+                recipientUri="http://x/",
+                userData=b"u%d" % sid,
+            )
+            for events, jobId, sid in made
+        ]
+        for which, kind, jobId, sequence in calls:
+            subscription = subscriptions[which % len(subscriptions)]
+            e = event(kind, jobId=jobId)
+            payload = eventToPayload(e)
+            fast = personalizedOctets(payload, subscription, sequence)
+            assert fast is not None
+            slow = personalize(eventFromPayload(payload), subscription, sequence)
+            self.assertEqual((fast.event, fast.jobId), (slow.event, slow.jobId))
+            self.assertEqual(
+                encodeReport([fast], "ipp://app/n", 5),
+                encode(buildReport([slow], "ipp://app/n", 5)),
+            )
+
+    def test_malformedOffsets(self) -> None:
+        """
+        Offsets read once are reused only for the same octets: a header whose
+        offsets cannot be read fails each time, as the first time.
+        """
+        payload = eventToPayload(event("job-completed", jobId=3))
+        header, _, body = payload.partition(b"\n")
+        self.assertIsNotNone(personalizedOctets(payload, _SUBSCRIPTIONS[0], 1))
+        numbers = header[header.rindex(b"[") :]
+        for bad in [b", 1]}", b", x, 1, 2, 3]}"]:
+            broken = header.replace(numbers[numbers.index(b",", 3) :], bad)
+            for _ in range(2):
+                self.assertRaises(
+                    ValueError,
+                    personalizedOctets,
+                    broken + b"\n" + body,
+                    _SUBSCRIPTIONS[0],
+                    1,
+                )
+
+
+@implementer(IRelayObserver)
+class RecordingObserver:
+    """
+    An L{IRelayObserver} that writes down what it is told of deliveries.
+    """
+
+    def __init__(self) -> None:
+        self.told: List[Tuple[str, Any]] = []
+
+    def eventsReceived(self, source: str, count: int) -> None:
+        pass
+
+    def eventsDelivered(self, latencies: Sequence[float]) -> None:
+        self.told.append(("delivered", list(latencies)))
+
+    def eventsNotDelivered(self, outcome: str, count: int) -> None:
+        self.told.append((outcome, count))
+
+    def upstreamPollFailed(self, upstreamUri: str) -> None:
+        pass
+
+
+class OneByOneDispatcher(Dispatcher):
+    """
+    A L{Dispatcher} that always looks at each outcome (no shortcut for a
+    request whose events were all delivered).
+    """
+
+    def _record(
+        self,
+        subscription: Subscription,
+        items: List[Any],
+        events: List[Any],
+        outcomes: List[DeliveryOutcome],
+        now: float,
+        acknowledged: List[str],
+    ) -> Deferred[Any]:
+        return self._recordEach(
+            subscription, list(zip(items, events, outcomes)), now, acknowledged
+        )
+
+
+_ANSWERS = [
+    DeliveryOutcome(OutcomeKind.RETRY, "0x0505", status=0x0505),
+    DeliveryOutcome(OutcomeKind.CANCEL, "0x0406", status=0x0406),
+    DeliveryOutcome(OutcomeKind.CANCEL, "0x0006", consumed=True, status=6),
+    DeliveryOutcome(OutcomeKind.FAILED, "0x0400", status=0x0400),
+]
+
+
+def _identify(sent: Event | EncodedEvent) -> Tuple[int, int]:
+    """
+    @return: the subscription and sequence number of a notification sent.
+    """
+    e = sent.toEvent() if isinstance(sent, EncodedEvent) else sent
+    return (e.subscriptionId, e.sequenceNumber)
+
+
+class RecordingShortcutTests(SynchronousTestCase):
+    """
+    The dispatcher's shortcut for a request whose events were all delivered
+    (one outcome object for all) leaves the store, the requests and the
+    observer as looking at each outcome does.
+    """
+
+    def runQueue(
+        self,
+        dispatcherClass: type,
+        subscriptions: List[Tuple[str, Optional[int]]],
+        published: List[Tuple[str, Optional[int]]],
+        answers: List[Tuple[str, int]],
+    ) -> Any:
+        clock = Clock()
+        clock.advance(1_800_000_000)
+        store = MemoryStore()
+        manager = SubscriptionManager(store, clock, SubscriptionPolicy())
+        delivery = EncodedDelivery()
+        delivery.clock = clock
+        script = list(answers)
+
+        def answer(recipient: str, events: List[Event]) -> List[DeliveryOutcome]:
+            how, pick = script.pop(0) if script else ("same", 0)
+            if how == "same":
+                return [DELIVERED] * len(events)
+            if how == "equal":
+                return [DeliveryOutcome(OutcomeKind.DELIVERED) for _ in events]
+            return [
+                DELIVERED if (pick >> n) % 3 else _ANSWERS[(pick + n) % 4]
+                for n in range(len(events))
+            ]
+
+        delivery.answer = answer
+        observer = RecordingObserver()
+        dispatcher = dispatcherClass(
+            store,
+            delivery,
+            clock,
+            RetryPolicy(backoffPolicy(jitter=random.Random(7).random), maxAge=3600.0),
+            batchSize=3,
+            observer=observer,
+        )
+        manager.onQueued(dispatcher.wake)
+        ids = []
+        for recipient, jobId in subscriptions:
+            subscription = self.successResultOf(
+                manager.subscribe(
+                    PRINTER, recipientUri=recipient, events=["all"], jobId=jobId
+                )
+            )
+            ids.append(subscription.subscriptionId)
+        for kind, jobId in published:
+            self.successResultOf(manager.publish(event(kind, jobId=jobId)))
+        dispatcher.startService()
+        for _ in range(6):
+            clock.advance(400)
+        requests = [
+            (
+                when,
+                recipient,
+                [_identify(e) for e in sent],
+            )
+            for when, recipient, sent in delivery.requests
+        ]
+        stored = [self.successResultOf(store.getSubscription(i)) for i in ids]
+        return (
+            requests,
+            observer.told,
+            self.successResultOf(store.queueDepth()),
+            [
+                (d.subscriptionId, d.sequenceNumber, d.lastError)
+                for d in self.successResultOf(store.deadLetters())
+            ],
+            [s is None for s in stored],
+        )
+
+    @settings(
+        deadline=None,
+        max_examples=150,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["http://a/", "http://b/"]),
+                st.sampled_from([None, 5]),
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        st.lists(
+            st.tuples(
+                st.sampled_from(["printer-stopped", "job-completed"]),
+                st.sampled_from([None, 5, 6]),
+            ),
+            min_size=1,
+            max_size=7,
+        ),
+        st.lists(
+            st.tuples(st.sampled_from(["same", "equal", "mixed"]), st.integers(0, 255)),
+            max_size=8,
+        ),
+    )
+    def test_sameAsOneByOne(
+        self,
+        subscriptions: List[Tuple[str, Optional[int]]],
+        published: List[Tuple[str, Optional[int]]],
+        answers: List[Tuple[str, int]],
+    ) -> None:
+        shortcut = self.runQueue(Dispatcher, subscriptions, published, answers)
+        oneByOne = self.runQueue(OneByOneDispatcher, subscriptions, published, answers)
+        self.assertEqual(shortcut, oneByOne)
+
+    def test_shortcutTaken(self) -> None:
+        """
+        All delivered, with one outcome object or equal ones: acknowledged
+        without L{Dispatcher._recordEach}; with another outcome among them, it
+        is used.
+        """
+        calls: List[str] = []
+
+        class Counting(Dispatcher):
+            def _recordEach(self, *args: Any) -> Any:
+                calls.append(how)
+                return Dispatcher._recordEach(self, *args)
+
+        for how in ["same", "equal", "mixed"]:
+            requests, told, depth, dead, gone = self.runQueue(
+                Counting,
+                [("http://a/", None)],
+                [("printer-stopped", None)] * 2,
+                [(how, 0)],
+            )
+            self.assertEqual((depth, dead, gone), (0, [], [False]))
+        self.assertEqual(set(calls), {"mixed"})
+
+
+class OneByOneSplicing(Dispatcher):
+    """
+    A L{Dispatcher} that makes each notification of a batch on its own.
+    """
+
+    def _spliceAll(self, batch: Any, subscriptions: Any) -> None:
+        return None
+
+
+class SpliceAllTests(SynchronousTestCase):
+    """
+    The dispatcher splices a whole batch at once; when one of its events
+    cannot be spliced or read, it makes each on its own.  Either way, the same
+    requests and the same store.
+    """
+
+    def runQueue(self, dispatcherClass: type, kinds: List[Tuple[int, str]]) -> Any:
+        clock = Clock()
+        clock.advance(1_800_000_000)
+        store = MemoryStore()
+        manager = SubscriptionManager(store, clock, SubscriptionPolicy())
+        delivery = EncodedDelivery()
+        delivery.clock = clock
+        dispatcher = dispatcherClass(store, delivery, clock, RetryPolicy(), batchSize=4)
+        ids = [
+            self.successResultOf(
+                manager.subscribe(PRINTER, recipientUri="http://a/", events=["all"])
+            ).subscriptionId
+            for _ in range(2)
+        ]
+        for n, (which, kind) in enumerate(kinds, 1):
+            e = event("job-completed", jobId=n, n=n)
+            payload = eventToPayload(e)
+            if kind == "old":
+                old = json.dumps({"source": e.source, "receivedAt": None}).encode()
+                payload = old + b"\n" + payload.partition(b"\n")[2]
+            elif kind == "unreadable":
+                payload = b"not an event"
+            self.successResultOf(
+                store.appendEvents([(ids[which], payload)], clock.seconds())
+            )
+        dispatcher.startService()
+        clock.advance(0)
+        return (
+            # The unreadable ones are logged, with their error.
+            len(self.flushLoggedErrors(ValueError)),
+            [sent for _, _, sent in delivery.requests],
+            self.successResultOf(store.queueDepth()),
+            [
+                (d.subscriptionId, d.sequenceNumber, d.lastError)
+                for d in self.successResultOf(store.deadLetters())
+            ],
+        )
+
+    @settings(
+        deadline=None,
+        max_examples=100,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        st.lists(
+            st.tuples(
+                st.integers(0, 1),
+                st.sampled_from(["spliced"] * 4 + ["old", "unreadable"]),
+            ),
+            min_size=1,
+            max_size=9,
+        )
+    )
+    def test_sameAsOneByOne(self, kinds: List[Tuple[int, str]]) -> None:
+        self.assertEqual(
+            self.runQueue(Dispatcher, kinds), self.runQueue(OneByOneSplicing, kinds)
+        )
+
+    def test_kinds(self) -> None:
+        """
+        A batch of spliced events goes encoded; one with an event stored
+        without the layout sends that one decoded; an unreadable one is
+        dead-lettered.
+        """
+        logged, requests, depth, dead = self.runQueue(
+            Dispatcher,
+            [(0, "spliced"), (0, "spliced"), (1, "old"), (1, "unreadable")],
+        )
+        self.assertEqual(
+            [[type(e).__name__ for e in sent] for sent in requests],
+            [["EncodedEvent", "EncodedEvent", "Event"]],
+        )
+        self.assertEqual((depth, [(s, n) for s, n, _ in dead]), (0, [(2, 2)]))
+        self.assertEqual(logged, 1)

@@ -25,6 +25,7 @@ from ipp_ntfy.store import (
     SQLiteStore,
     StoreClosedError,
     StoreFileError,
+    _checkSequences,
     sqlite,
 )
 from ipp_ntfy.subscription import Subscription
@@ -826,3 +827,37 @@ class ArgumentCheckTests(SynchronousTestCase):
         else:
             self.assertEqual(got, ("ok", float(value)))
             self.assertIs(type(got[1]), float)
+
+
+class CheckSequencesTests(SynchronousTestCase):
+    """
+    C{_checkSequences} checks a list or tuple of ints in one pass; it accepts
+    and refuses what the check of each value does.
+    """
+
+    @settings(deadline=None, max_examples=300)
+    @given(
+        st.lists(
+            st.one_of(
+                st.integers(-(2**40), 2**40),
+                st.booleans(),
+                st.text(max_size=2),
+                st.floats(allow_nan=False),
+                st.none(),
+            ),
+            max_size=8,
+        ),
+        st.sampled_from([list, tuple]),
+    )
+    def test_sameAsEach(self, values: List[Any], kind: Callable[..., Any]) -> None:
+        def outcome(sequences: Any) -> Any:
+            try:
+                return ("ok", _checkSequences(sequences))
+            except TypeError as e:
+                return ("refused", str(e))
+
+        fast = outcome(kind(values))
+        each = outcome(iter(values))
+        self.assertEqual(fast, each)
+        if fast[0] == "ok":
+            self.assertEqual([type(v) for v in fast[1]], [int] * len(fast[1]))

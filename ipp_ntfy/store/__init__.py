@@ -172,9 +172,17 @@ def _checkSequences(sequences: object) -> List[int]:
     @return: the sequence numbers, ascending, each once.
     @raise TypeError: if C{sequences} is not a collection of L{int}s.
     """
+    if type(sequences) is list or type(sequences) is tuple:
+        # The usual list of ints: their types checked in one pass (bool, a
+        # subclass of int, is refused as below).
+        if set(map(type, sequences)) <= _INT_ONLY:
+            return sorted(set(sequences))
     if isinstance(sequences, (str, bytes)) or not isinstance(sequences, Iterable):
         raise TypeError("sequences must be a sequence of ints")
     return sorted({_checkInteger(s, "a sequence number") for s in sequences})
+
+
+_INT_ONLY = frozenset({int})
 
 
 def _checkEntries(entries: object) -> List[Tuple[int, bytes]]:
