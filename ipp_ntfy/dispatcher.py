@@ -11,7 +11,7 @@ Events for several subscriptions with the same recipient share one request.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from twisted.application.service import Service
 from twisted.internet.defer import (
@@ -89,6 +89,8 @@ class Dispatcher(Service):
         self.maxInFlight = maxInFlight
         self.pollInterval = pollInterval
         self._timer: Optional[IDelayedCall] = None
+        # Whether the pending timer is due now (a wake): another wake adds nothing.
+        self._timerNow = False
         self._pumping = False
         self._again = False
         self._busy: Set[int] = set()
@@ -96,6 +98,9 @@ class Dispatcher(Service):
         self._requests = 0
         # Requests under way, by recipient URI.
         self._toRecipient: Dict[str, int] = {}
+        # What the requests ended since the last debug log event acknowledged:
+        # (recipient, ["subscription:first-last", ...]) for each.
+        self._acknowledged: List[Tuple[str, List[str]]] = []
         self._stopping = False
         self._pumpDone: Deferred[Any] = Deferred()
 
@@ -125,7 +130,12 @@ class Dispatcher(Service):
     def wake(self) -> None:
         """
         Look at the queue now (new events were queued, or a delivery ended).
+        The wakes of one reactor turn (one per publish) make one look.
         """
+        if self._timer is not None and self._timerNow:
+            # Fast path: a look is due already, at no later time than this one
+            # would be (what _schedule would find, without asking the clock).
+            return
         self._schedule(0.0)
 
     def _schedule(self, delay: float) -> None:
@@ -137,6 +147,7 @@ class Dispatcher(Service):
                 return
             self._timer.cancel()
         self._timer = self.clock.callLater(delay, self._pump)
+        self._timerNow = delay <= 0.0
 
     # -- taking events ----------------------------------------------------------
 
@@ -244,7 +255,26 @@ class Dispatcher(Service):
         self._busy -= subscriptions
         for subscriptionId in subscriptions:
             self._inFlight.pop(subscriptionId, None)
+        if self._acknowledged and (
+            not self._requests or len(self._acknowledged) >= self.maxInFlight
+        ):
+            self._logAcknowledged()
         self.wake()
+
+    def _logAcknowledged(self) -> None:
+        """
+        Log at debug level, in one event, what the requests ended since the last
+        one acknowledged: logged once no request is under way, or once as many
+        requests as may be under way have ended.
+        """
+        acknowledged, self._acknowledged = self._acknowledged, []
+        self.log.debug(
+            "delivered events: {delivered}",
+            delivered="; ".join(
+                f"to {recipient}: {', '.join(ranges)}"
+                for recipient, ranges in acknowledged
+            ),
+        )
 
     # -- delivering and recording -----------------------------------------------
 
@@ -336,11 +366,9 @@ class Dispatcher(Service):
             recorded.append(self._record(subscription, *results, now, acknowledged))
         yield gatherResults(recorded, consumeErrors=True).addErrback(_firstError)
         if acknowledged:
-            self.log.debug(
-                "delivered events to {recipient}: {delivered}",
-                recipient=recipient,
-                delivered=", ".join(acknowledged),
-            )
+            # Logged by _finished for several requests at once: a log event
+            # costs as much as the rest of a request's work on this thread.
+            self._acknowledged.append((recipient, acknowledged))
 
     def _spliceAll(
         self,
@@ -394,7 +422,7 @@ class Dispatcher(Service):
         @param events: the notifications sent for them.
         @param outcomes: what became of each.
         @param acknowledged: gets C{"subscription:first-last"} once the delivered
-            prefix is acknowledged, for the caller's one log event per request.
+            prefix is acknowledged, for the debug log event (L{_logAcknowledged}).
         """
         first = outcomes[0]
         if (

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from hypothesis import HealthCheck, given, settings
@@ -661,6 +662,165 @@ class DispatcherTests(Harness):
         self.delivery.held[0].callback([DELIVERED])
         self.successResultOf(stopped)
         self.assertEqual(self.successResultOf(self.store.queueDepth(s)), 0)
+
+    def pumps(self) -> List[Any]:
+        """
+        The dispatcher's pending looks at the queue.
+        """
+        return [
+            call
+            for call in self.clock.getDelayedCalls()
+            if getattr(call, "func", None) == self.dispatcher._pump
+        ]
+
+    def test_wakesOfOneTurnCoalesced(self) -> None:
+        """
+        The publishes of one turn wake the dispatcher once: one look at the
+        queue, one request with all their events.
+        """
+        s = self.subscribe("http://a.example/n")
+        self.clock.advance(0)
+        for n in range(1, 6):
+            self.publish(event(n=n))
+            self.assertEqual(len(self.pumps()), 1)
+        self.assertEqual(self.pumps()[0].getTime(), self.clock.seconds())
+        self.clock.advance(0)
+        self.assertEqual(len(self.delivery.requests), 1)
+        self.assertEqual(
+            self.delivery.received("http://a.example/n"), [(s, n) for n in range(1, 6)]
+        )
+
+    def test_wakeBringsPollForward(self) -> None:
+        """
+        A wake while only the poll is pending (the slow path) looks at the queue
+        now, not at the poll.
+        """
+        self.clock.advance(0)
+        [poll] = self.pumps()
+        self.assertEqual(
+            poll.getTime(), self.clock.seconds() + self.dispatcher.pollInterval
+        )
+        self.clock.advance(1)
+        self.dispatcher.wake()
+        [look] = self.pumps()
+        self.assertEqual(look.getTime(), self.clock.seconds())
+        self.assertFalse(poll.active())
+
+    @settings(max_examples=200)
+    @given(
+        st.lists(
+            st.one_of(
+                st.just(("wake", 0.0)),
+                st.tuples(st.just("schedule"), st.sampled_from([0.0, 0.5, 2.0, 5.0])),
+                st.tuples(st.just("advance"), st.sampled_from([0.0, 0.5, 1.0, 3.0])),
+                st.just(("stop", 0.0)),
+                st.just(("start", 0.0)),
+            ),
+            max_size=30,
+        )
+    )
+    def test_wakeSameAsSchedule(self, steps: List[Tuple[str, float]]) -> None:
+        """
+        C{wake}, with its fast path, schedules the looks at the queue just as
+        C{_schedule(0.0)} (its slow path) does.
+        """
+        store = MemoryStore()
+        seen = []
+        for fast in (True, False):
+            clock = Clock()
+            dispatcher = Dispatcher(store, ScriptedDelivery(), clock)
+            looks: List[float] = []
+
+            def pump(
+                dispatcher: Dispatcher = dispatcher,
+                clock: Clock = clock,
+                looks: List[float] = looks,
+            ) -> None:
+                dispatcher._timer = None
+                looks.append(clock.seconds())
+
+            dispatcher._pump = pump  # type: ignore[method-assign]
+            dispatcher.running = True
+            wake = dispatcher.wake if fast else partial(dispatcher._schedule, 0.0)
+            pending = []
+            for kind, value in steps:
+                if kind == "wake":
+                    wake()
+                elif kind == "schedule":
+                    dispatcher._schedule(value)
+                elif kind == "advance":
+                    clock.advance(value)
+                elif kind == "stop":
+                    dispatcher.stopService()
+                else:
+                    dispatcher._stopping = False
+                    dispatcher.running = True
+                pending.append([c.getTime() for c in clock.getDelayedCalls()])
+            seen.append((looks, pending))
+        self.assertEqual(seen[0], seen[1])
+
+    def test_debugLoggedPerRound(self) -> None:
+        """
+        What the requests acknowledged is logged at debug level in one event once
+        no request is under way, not one event per request.
+        """
+        logged: List[LogEvent] = []
+        observer = implementer(ILogObserver)(
+            lambda e: (
+                logged.append(e)
+                if e.get("log_namespace") == "ipp_ntfy.dispatcher.Dispatcher"
+                else None
+            )
+        )
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        a = self.subscribe("http://a.example/n")
+        b = self.subscribe("http://b.example/n")
+        self.delivery.hold = True
+        self.publish(event(n=1))
+        self.publish(event(n=2))
+        self.clock.advance(0)
+        self.assertEqual(len(self.delivery.held), 2)
+        self.delivery.held[0].callback([DELIVERED] * 2)
+        self.assertEqual(logged, [])
+        self.delivery.held[1].callback([DELIVERED] * 2)
+        [logEvent] = logged
+        self.assertEqual(logEvent["log_level"].name, "debug")
+        self.assertEqual(
+            logEvent["delivered"],
+            f"to http://a.example/n: {a}:1-2; to http://b.example/n: {b}:1-2",
+        )
+
+    def test_debugLoggedEveryMaxInFlight(self) -> None:
+        """
+        Under steady load (requests always under way), the debug event comes
+        once as many requests as may be under way have ended.
+        """
+        self.dispatcher.maxInFlight = 2
+        logged: List[LogEvent] = []
+        observer = implementer(ILogObserver)(
+            lambda e: (
+                logged.append(e)
+                if e.get("log_namespace") == "ipp_ntfy.dispatcher.Dispatcher"
+                else None
+            )
+        )
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        a = self.subscribe("http://a.example/n")
+        self.subscribe("http://b.example/n")
+        self.delivery.hold = True
+        self.publish(event(n=1))
+        self.clock.advance(0)
+        self.delivery.held[0].callback([DELIVERED])
+        self.publish(event(n=2))
+        self.clock.advance(0)
+        self.assertEqual(len(self.delivery.held), 3)
+        self.assertEqual(logged, [])
+        self.delivery.held[1].callback([DELIVERED])
+        [logEvent] = logged
+        self.assertIn(f"to http://a.example/n: {a}:1-1", logEvent["delivered"])
+        self.assertEqual(logEvent["delivered"].count("; "), 1)
 
 
 class PersonalizeTests(SynchronousTestCase):
