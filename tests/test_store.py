@@ -5,6 +5,7 @@ what only the SQLite store does, and the two compared on random operations.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from typing import Any, Callable, List, Tuple, TypeVar
@@ -861,3 +862,84 @@ class CheckSequencesTests(SynchronousTestCase):
         self.assertEqual(fast, each)
         if fast[0] == "ok":
             self.assertEqual([type(v) for v in fast[1]], [int] * len(fast[1]))
+
+
+class SubscriptionFromRowTests(SynchronousTestCase):
+    """
+    The SQLite store's C{_subscriptionFromRow} makes the same L{Subscription}
+    as its constructor does (C{_subscriptionFromRowSlowly}).
+    """
+
+    @settings(deadline=None, max_examples=300)
+    @given(
+        st.integers(1, 2**40),
+        st.text(max_size=20),
+        st.one_of(st.none(), st.integers(1, 2**31)),
+        st.one_of(st.none(), st.text(max_size=20)),
+        st.one_of(st.none(), st.text(max_size=5)),
+        st.lists(st.text(max_size=12), max_size=4),
+        st.binary(max_size=63),
+        st.tuples(st.text(max_size=8), st.text(max_size=8)),
+        st.one_of(st.none(), st.integers(0, 2**31)),
+        st.one_of(st.none(), st.floats(allow_nan=False)),
+        st.tuples(
+            st.integers(0, 2**31),
+            st.text(max_size=8),
+            st.floats(allow_nan=False),
+            st.integers(0, 2**40),
+        ),
+    )
+    def test_sameAsConstructor(
+        self,
+        subscriptionId: int,
+        printerUri: str,
+        jobId: Any,
+        recipientUri: Any,
+        pullMethod: Any,
+        events: List[str],
+        userData: bytes,
+        language: Tuple[str, str],
+        leaseDuration: Any,
+        leaseExpiresAt: Any,
+        rest: Tuple[int, str, float, int],
+    ) -> None:
+        timeInterval, userName, createdAt, lastSequence = rest
+        row = (
+            subscriptionId,
+            printerUri,
+            jobId,
+            recipientUri,
+            pullMethod,
+            json.dumps(events),
+            userData,
+            *language,
+            leaseDuration,
+            leaseExpiresAt,
+            timeInterval,
+            userName,
+            createdAt,
+            lastSequence,
+        )
+        fast = sqlite._subscriptionFromRow(row)
+        slow = sqlite._subscriptionFromRowSlowly(row)
+        self.assertEqual(fast, slow)
+        self.assertEqual(repr(fast), repr(slow))
+        self.assertEqual(hash(fast.events), hash(slow.events))
+        self.assertIs(type(fast), Subscription)
+        self.assertEqual(vars(fast), vars(slow))
+        # Remembered events come back equal, as a tuple of the same strings.
+        again = sqlite._subscriptionFromRow(row)
+        self.assertEqual(again.events, tuple(events))
+        self.assertIsInstance(again.events, tuple)
+
+    def test_eventsRemembered(self) -> None:
+        """
+        The events of a JSON text are parsed once and shared; the memory is
+        bounded.
+        """
+        first = sqlite._eventsOf('["job-completed", "printer-stopped"]')
+        self.assertEqual(first, ("job-completed", "printer-stopped"))
+        self.assertIs(sqlite._eventsOf('["job-completed", "printer-stopped"]'), first)
+        for n in range(600):
+            self.assertEqual(sqlite._eventsOf(json.dumps([str(n)])), (str(n),))
+        self.assertLessEqual(len(sqlite._eventsByText), 256)

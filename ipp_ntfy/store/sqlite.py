@@ -302,6 +302,38 @@ def _subscriptionFromRow(row: Sequence[Any]) -> Subscription:
     """
     @param row: C{subscriptionId}, L{_SUBSCRIPTION_COLUMNS}, C{lastSequence}.
     """
+    # Subscription(...) with these fields, quicker than the frozen dataclass's
+    # __init__ (which only stores them, one object.__setattr__ each):
+    # L{_subscriptionFromRowSlowly} is that, and the tests compare the two.
+    subscription = _newObject(Subscription)
+    _setAttribute(
+        subscription,
+        "__dict__",
+        {
+            "subscriptionId": row[0],
+            "printerUri": row[1],
+            "events": _eventsOf(row[5]),
+            "recipientUri": row[3],
+            "pullMethod": row[4],
+            "jobId": row[2],
+            "userData": row[6],
+            "charset": row[7],
+            "naturalLanguage": row[8],
+            "leaseDuration": row[9],
+            "leaseExpiresAt": row[10],
+            "timeInterval": row[11],
+            "subscriberUserName": row[12],
+            "createdAt": row[13],
+            "lastSequence": row[14],
+        },
+    )
+    return subscription
+
+
+def _subscriptionFromRowSlowly(row: Sequence[Any]) -> Subscription:
+    """
+    L{_subscriptionFromRow} through L{Subscription}'s own constructor.
+    """
     return Subscription(
         subscriptionId=row[0],
         printerUri=row[1],
@@ -319,6 +351,25 @@ def _subscriptionFromRow(row: Sequence[Any]) -> Subscription:
         createdAt=row[13],
         lastSequence=row[14],
     )
+
+
+#: The event names of a subscription, by their stored JSON text: a few lists
+#: serve every subscription, and a tuple of strings may be shared.
+_eventsByText: Dict[str, Tuple[str, ...]] = {}
+
+
+def _eventsOf(text: str) -> Tuple[str, ...]:
+    """
+    C{tuple(json.loads(text))}, remembered for the next subscription with the
+    same events (up to a few hundred different texts).
+    """
+    events = _eventsByText.get(text)
+    if events is None:
+        events = tuple(json.loads(text))
+        if len(_eventsByText) >= 256:
+            _eventsByText.clear()
+        _eventsByText[text] = events
+    return events
 
 
 _SELECT_SUBSCRIPTIONS = (
@@ -392,13 +443,18 @@ def _refreshHeads(
     Set C{headNotBefore} of these subscriptions after their queue changed.
     """
     connection.executemany(
-        "UPDATE subscriptions SET headNotBefore = ("
-        " SELECT notBefore FROM queue"
-        " WHERE queue.subscriptionId = subscriptions.subscriptionId"
-        " ORDER BY sequence LIMIT 1"
-        ") WHERE subscriptionId = ?",
-        [(subscriptionId,) for subscriptionId in subscriptionIds],
+        _REFRESH_HEAD, [(subscriptionId,) for subscriptionId in subscriptionIds]
     )
+
+
+#: Sets C{headNotBefore} of one subscription (the parameter) from its queue.
+_REFRESH_HEAD = (
+    "UPDATE subscriptions SET headNotBefore = ("
+    " SELECT notBefore FROM queue"
+    " WHERE queue.subscriptionId = subscriptions.subscriptionId"
+    " ORDER BY sequence LIMIT 1"
+    ") WHERE subscriptionId = ?"
+)
 
 
 def _bury(
@@ -690,7 +746,10 @@ def _setCursor(connection: sqlite3.Connection, name: str, value: Optional[str]) 
 def _acknowledge(
     connection: sqlite3.Connection, subscriptionId: int, sequences: Sequence[int]
 ) -> None:
-    distinct = sorted(set(sequences))
+    """
+    @param sequences: ascending, each once (as L{_checkSequences} gives them).
+    """
+    distinct = sequences
     if distinct and distinct[-1] - distinct[0] + 1 == len(distinct):
         # A run of sequence numbers (a delivered prefix): one range delete.
         connection.execute(
@@ -702,7 +761,7 @@ def _acknowledge(
             "DELETE FROM queue WHERE subscriptionId = ? AND sequence = ?",
             [(subscriptionId, sequence) for sequence in distinct],
         )
-    _refreshHeads(connection, [subscriptionId])
+    connection.execute(_REFRESH_HEAD, (subscriptionId,))
 
 
 def _reschedule(
