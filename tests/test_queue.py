@@ -759,21 +759,28 @@ class DispatcherTests(Harness):
             seen.append((looks, pending))
         self.assertEqual(seen[0], seen[1])
 
+    def dispatcherLog(self) -> List[LogEvent]:
+        """
+        @return: a list that gets the dispatcher's log events from now on, until
+            the test ends.
+        """
+        logged: List[LogEvent] = []
+
+        def observe(e: LogEvent) -> None:
+            if e.get("log_namespace") == "ipp_ntfy.dispatcher.Dispatcher":
+                logged.append(e)
+
+        observer = implementer(ILogObserver)(observe)
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        return logged
+
     def test_debugLoggedPerRound(self) -> None:
         """
         What the requests acknowledged is logged at debug level in one event once
         no request is under way, not one event per request.
         """
-        logged: List[LogEvent] = []
-        observer = implementer(ILogObserver)(
-            lambda e: (
-                logged.append(e)
-                if e.get("log_namespace") == "ipp_ntfy.dispatcher.Dispatcher"
-                else None
-            )
-        )
-        globalLogPublisher.addObserver(observer)
-        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        logged = self.dispatcherLog()
         a = self.subscribe("http://a.example/n")
         b = self.subscribe("http://b.example/n")
         self.delivery.hold = True
@@ -797,16 +804,7 @@ class DispatcherTests(Harness):
         once as many requests as may be under way have ended.
         """
         self.dispatcher.maxInFlight = 2
-        logged: List[LogEvent] = []
-        observer = implementer(ILogObserver)(
-            lambda e: (
-                logged.append(e)
-                if e.get("log_namespace") == "ipp_ntfy.dispatcher.Dispatcher"
-                else None
-            )
-        )
-        globalLogPublisher.addObserver(observer)
-        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        logged = self.dispatcherLog()
         a = self.subscribe("http://a.example/n")
         self.subscribe("http://b.example/n")
         self.delivery.hold = True
