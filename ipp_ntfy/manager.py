@@ -308,41 +308,26 @@ def personalizedOctets(
         start, middle, end, others = known
     jobId = None if job == b"null" else int(job)
     # The subscription of the last call, most often the same (a batch holds a
-    # subscription's events one after the other): its octets, and what its
-    # events give for notify-subscribed-event, without a lookup.
+    # subscription's events one after the other): its octets without a lookup.
     last = _lastPersonal
     if last[0] is subscription:
-        parts, bySubscribed = last[1], last[2]
+        parts = last[1]
     else:
         parts = _personalOctets(subscription)
-        events = subscription.events
-        if type(events) is not tuple:
-            events = tuple(events)
-        bySubscribed = _SUBSCRIBED.get(events)
-        if bySubscribed is None:
-            if len(_SUBSCRIBED) >= _MAX_CACHED:
-                _SUBSCRIBED.clear()
-            bySubscribed = _SUBSCRIBED[events] = ({}, {})
-        last[0], last[1], last[2] = subscription, parts, bySubscribed
+        last[0], last[1] = subscription, parts
     if parts is None:
         return None
-    # What matches() gives depends on the subscription's events, the keyword and,
-    # for a per-job subscription, whether the event is of another job.
-    byKeyword = bySubscribed[
-        subscription.jobId is not None and jobId != subscription.jobId
-    ]
-    subscribedParts = byKeyword.get(keyword)
-    if subscribedParts is None:
-        subscribed = matches(subscription, keyword, jobId) or keyword
+    subscribed = _matches(subscription, keyword, jobId) or keyword
+    subscribedOctets = _SUBSCRIBED_OCTETS.get(subscribed)
+    if subscribedOctets is None:
         subscribedOctets = _attributeOctets(
             [Attribute(_SUBSCRIBED_EVENT.name, (subscribed,), (_SUBSCRIBED_EVENT.tag,))]
         )
         if subscribedOctets is None:
             return None
-        if len(byKeyword) >= _MAX_CACHED:
-            byKeyword.clear()
-        subscribedParts = byKeyword[keyword] = (subscribed, subscribedOctets)
-    subscribed, subscribedOctets = subscribedParts
+        if len(_SUBSCRIBED_OCTETS) >= _MAX_CACHED:
+            _SUBSCRIBED_OCTETS.clear()
+        _SUBSCRIBED_OCTETS[subscribed] = subscribedOctets
     head, userData, printerUri = parts
     octets = b"".join(
         (
@@ -391,18 +376,13 @@ _SEQUENCE_HEAD = (
 _PERSONAL_OCTETS: Dict[
     Tuple[int, str, str, bytes, str], Optional[Tuple[bytes, bytes, bytes]]
 ] = {}
-# notify-subscribed-event and its octets, by the subscription's events, then by
-# whether the event is of a job other than a per-job subscription's (the index
-# in the pair), then by the event keyword.
-_SUBSCRIBED: Dict[
-    Tuple[str, ...], Tuple[Dict[str, Tuple[str, bytes]], Dict[str, Tuple[str, bytes]]]
-] = {}
+# The octets of notify-subscribed-event, by its value.
+_SUBSCRIBED_OCTETS: Dict[str, bytes] = {}
 # The offsets of a payload's header (what follows the job id), read.
 _OFFSETS: Dict[bytes, Tuple[int, int, int, int]] = {}
 _newTuple = tuple.__new__
-# The last subscription personalizedOctets saw, its _personalOctets and its
-# entry of _SUBSCRIBED.
-_lastPersonal: List[Any] = [None, None, None]
+# The last subscription personalizedOctets saw, and its _personalOctets.
+_lastPersonal: List[Any] = [None, None]
 
 
 def _personalOctets(
