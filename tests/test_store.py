@@ -867,7 +867,7 @@ class CheckSequencesTests(SynchronousTestCase):
 class SubscriptionFromRowTests(SynchronousTestCase):
     """
     The SQLite store's C{_subscriptionFromRow} makes the same L{Subscription}
-    as its constructor does (C{_subscriptionFromRowSlowly}).
+    as its constructor does.
     """
 
     @settings(deadline=None, max_examples=300)
@@ -921,7 +921,23 @@ class SubscriptionFromRowTests(SynchronousTestCase):
             lastSequence,
         )
         fast = sqlite._subscriptionFromRow(row)
-        slow = sqlite._subscriptionFromRowSlowly(row)
+        slow = Subscription(
+            subscriptionId=subscriptionId,
+            printerUri=printerUri,
+            jobId=jobId,
+            recipientUri=recipientUri,
+            pullMethod=pullMethod,
+            events=tuple(events),
+            userData=userData,
+            charset=language[0],
+            naturalLanguage=language[1],
+            leaseDuration=leaseDuration,
+            leaseExpiresAt=leaseExpiresAt,
+            timeInterval=timeInterval,
+            subscriberUserName=userName,
+            createdAt=createdAt,
+            lastSequence=lastSequence,
+        )
         self.assertEqual(fast, slow)
         self.assertEqual(repr(fast), repr(slow))
         self.assertEqual(hash(fast.events), hash(slow.events))

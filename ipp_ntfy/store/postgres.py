@@ -95,6 +95,7 @@ from .sqlite import (
     _GroupCommitStore,
     _Operation,
     _Outcome,
+    _subscriptionFromRow,
 )
 
 _T = TypeVar("_T")
@@ -289,29 +290,6 @@ def _subscriptionValues(subscription: Subscription) -> Tuple[object, ...]:
         subscription.timeInterval,
         subscription.subscriberUserName,
         subscription.createdAt,
-    )
-
-
-def _subscriptionFromRow(row: Sequence[Any]) -> Subscription:
-    """
-    @param row: C{subscriptionId}, L{_SUBSCRIPTION_COLUMNS}, C{lastSequence}.
-    """
-    return Subscription(
-        subscriptionId=row[0],
-        printerUri=row[1],
-        jobId=row[2],
-        recipientUri=row[3],
-        pullMethod=row[4],
-        events=tuple(json.loads(row[5])),
-        userData=bytes(row[6]),
-        charset=row[7],
-        naturalLanguage=row[8],
-        leaseDuration=row[9],
-        leaseExpiresAt=row[10],
-        timeInterval=row[11],
-        subscriberUserName=row[12],
-        createdAt=row[13],
-        lastSequence=row[14],
     )
 
 

@@ -303,8 +303,8 @@ def _subscriptionFromRow(row: Sequence[Any]) -> Subscription:
     @param row: C{subscriptionId}, L{_SUBSCRIPTION_COLUMNS}, C{lastSequence}.
     """
     # Subscription(...) with these fields, quicker than the frozen dataclass's
-    # __init__ (which only stores them, one object.__setattr__ each):
-    # L{_subscriptionFromRowSlowly} is that, and the tests compare the two.
+    # __init__ (which only stores them, one object.__setattr__ each): the tests
+    # compare the two.  The PostgreSQL store reads its rows with this too.
     subscription = _newObject(Subscription)
     _setAttribute(
         subscription,
@@ -328,29 +328,6 @@ def _subscriptionFromRow(row: Sequence[Any]) -> Subscription:
         },
     )
     return subscription
-
-
-def _subscriptionFromRowSlowly(row: Sequence[Any]) -> Subscription:
-    """
-    L{_subscriptionFromRow} through L{Subscription}'s own constructor.
-    """
-    return Subscription(
-        subscriptionId=row[0],
-        printerUri=row[1],
-        jobId=row[2],
-        recipientUri=row[3],
-        pullMethod=row[4],
-        events=tuple(json.loads(row[5])),
-        userData=row[6],
-        charset=row[7],
-        naturalLanguage=row[8],
-        leaseDuration=row[9],
-        leaseExpiresAt=row[10],
-        timeInterval=row[11],
-        subscriberUserName=row[12],
-        createdAt=row[13],
-        lastSequence=row[14],
-    )
 
 
 #: The event names of a subscription, by their stored JSON text: a few lists
