@@ -221,6 +221,23 @@ class ChannelTestsMixin(_TestCase):
     def responses(self) -> List[Tuple[int, dict[bytes, bytes], bytes]]:
         return parseResponses(self.transport.value())
 
+    def answerWith(self, sink: Any, count: int) -> Message:
+        """
+        @return: the IPP answer to a report of C{count} events given to C{sink}.
+        """
+        self.setUpChannel(sink)
+        self.channel.dataReceived(httpRequest(reportBody(count)))
+        [(status, _, body)] = self.responses()
+        self.assertEqual(status, 200)
+        return decode(body)
+
+    def perReport(self, answer: Message) -> List[object]:
+        # A consumed report's group is empty (an enum is never 0).
+        return [
+            g.value("notification-report-status-code", 0)
+            for g in answer.groupsOf(GroupTag.EVENT_NOTIFICATION)
+        ]
+
 
 class SiteFrontEnd(ChannelTestsMixin):
     """
@@ -577,18 +594,7 @@ class ListenerStatusTestsMixin(ChannelTestsMixin):
     """
 
     def answerFor(self, statuses: List[object], count: int) -> Message:
-        self.setUpChannel(RecordingSink(statuses))
-        self.channel.dataReceived(httpRequest(reportBody(count)))
-        [(status, _, body)] = self.responses()
-        self.assertEqual(status, 200)
-        return decode(body)
-
-    def perReport(self, answer: Message) -> List[object]:
-        # A consumed report's group is empty (an enum is never 0).
-        return [
-            g.value("notification-report-status-code", 0)
-            for g in answer.groupsOf(GroupTag.EVENT_NOTIFICATION)
-        ]
+        return self.answerWith(RecordingSink(statuses), count)
 
     def test_someNotConsumed(self) -> None:
         answer = self.answerFor([0, ReportStatus.NOT_FOUND, 0], 3)
@@ -647,26 +653,13 @@ class ListenerBatchTestsMixin(ChannelTestsMixin):
     (L{IBatchNotificationSink}), through either front end.
     """
 
-    def answerFor(self, sink: Any, count: int) -> Message:
-        self.setUpChannel(sink)
-        self.channel.dataReceived(httpRequest(reportBody(count)))
-        [(status, _, body)] = self.responses()
-        self.assertEqual(status, 200)
-        return decode(body)
-
-    def perReport(self, answer: Message) -> List[object]:
-        return [
-            g.value("notification-report-status-code", 0)
-            for g in answer.groupsOf(GroupTag.EVENT_NOTIFICATION)
-        ]
-
     def test_oneCall(self) -> None:
         """
         All the events of a report go to C{receiveMany} in one call, in order,
         read as they are for C{receive}.
         """
         sink = BatchSink()
-        answer = self.answerFor(sink, 3)
+        answer = self.answerWith(sink, 3)
         self.assertEqual(answer.statusCode, 0)
         [events] = sink.calls
         self.assertEqual([e.sequenceNumber for e in events], [1, 2, 3])
@@ -688,12 +681,12 @@ class ListenerBatchTestsMixin(ChannelTestsMixin):
             self.assertEqual(self.responses()[0][2], batch)
 
     def test_statuses(self) -> None:
-        answer = self.answerFor(BatchSink([0, ReportStatus.NOT_FOUND, 0]), 3)
+        answer = self.answerWith(BatchSink([0, ReportStatus.NOT_FOUND, 0]), 3)
         self.assertEqual(answer.statusCode, 0x0004)
         self.assertEqual(self.perReport(answer), [0, 0x0406, 0])
 
     def test_firedDeferred(self) -> None:
-        answer = self.answerFor(BatchSink(succeed([0x0406, 0])), 2)
+        answer = self.answerWith(BatchSink(succeed([0x0406, 0])), 2)
         self.assertEqual(self.perReport(answer), [0x0406, 0])
 
     def test_nothingAcknowledgedBeforeTheSink(self) -> None:
@@ -709,13 +702,13 @@ class ListenerBatchTestsMixin(ChannelTestsMixin):
         self.assertEqual(self.perReport(decode(body)), [0, 0x0006])
 
     def test_raisingIsTemporary(self) -> None:
-        answer = self.answerFor(BatchSink(RuntimeError("disk full")), 2)
+        answer = self.answerWith(BatchSink(RuntimeError("disk full")), 2)
         self.assertEqual(answer.statusCode, 0x0416)
         self.assertEqual(self.perReport(answer), [0x0505, 0x0505])
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
     def test_failedDeferredIsTemporary(self) -> None:
-        answer = self.answerFor(BatchSink(fail(RuntimeError("disk full"))), 2)
+        answer = self.answerWith(BatchSink(fail(RuntimeError("disk full"))), 2)
         self.assertEqual(self.perReport(answer), [0x0505, 0x0505])
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
@@ -737,7 +730,7 @@ class ListenerBatchTestsMixin(ChannelTestsMixin):
             messages: List[dict[str, Any]] = []
             globalLogPublisher.addObserver(cast(Any, messages.append))
             try:
-                answer = self.answerFor(BatchSink(wrong), 2)
+                answer = self.answerWith(BatchSink(wrong), 2)
             finally:
                 globalLogPublisher.removeObserver(cast(Any, messages.append))
             self.assertEqual(self.perReport(answer), [0x0505, 0x0505])
