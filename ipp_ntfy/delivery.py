@@ -176,11 +176,20 @@ _OUTCOMES: dict[Tuple[int, type], DeliveryOutcome] = {}
 def _outcomesForStatuses(statuses: Sequence[int]) -> List[DeliveryOutcome]:
     """
     C{[_outcomeForStatus(status) for status in statuses]}, made of one outcome
-    for each status seen: an answer's events share the outcome of their status.
+    for each status: for an answer where every report has one status (all
+    consumed, as a rule), that is one lookup, not one per event.
     """
     outcomes = _OUTCOMES
     if len(outcomes) > 256:
         outcomes.clear()  # a listener sending every status there is
+    if statuses and statuses.count(statuses[0]) == len(statuses):
+        first = statuses[0]
+        if len(set(map(type, statuses))) == 1:
+            key = (first, type(first))
+            outcome = outcomes.get(key)
+            if outcome is None:
+                outcome = outcomes[key] = _outcomeForStatus(first)
+            return [outcome] * len(statuses)
     found: List[DeliveryOutcome] = []
     for status in statuses:
         key = (status, type(status))
@@ -393,8 +402,18 @@ class HttpDeliveryMethod:
         d.addErrback(self._failed, len(events))
 
         def logged(outcomes: List[DeliveryOutcome]) -> List[DeliveryOutcome]:
-            delivered = sum(1 for o in outcomes if o.delivered)
-            problem = "".join(f": {o.reason}" for o in outcomes if not o.delivered)
+            if (
+                outcomes
+                and outcomes[0].delivered
+                and outcomes.count(outcomes[0]) == len(outcomes)
+            ):
+                # All delivered, with one outcome (as a rule): nothing to add up.
+                delivered, problem = len(outcomes), ""
+            else:
+                delivered = sum(1 for o in outcomes if o.delivered)
+                problem = "".join(f": {o.reason}" for o in outcomes if not o.delivered)[
+                    :200
+                ]
             self.log.info(
                 "delivered {delivered} of {count} events to {recipient} "
                 "in {elapsed:.3f} s{problem}",
@@ -402,7 +421,7 @@ class HttpDeliveryMethod:
                 count=len(outcomes),
                 recipient=recipientUri,
                 elapsed=self.clock.seconds() - started,
-                problem=problem[:200],
+                problem=problem,
             )
             return outcomes
 

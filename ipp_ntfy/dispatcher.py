@@ -341,22 +341,28 @@ class Dispatcher(Service):
         else:
             outcomes = yield self.delivery.deliver(recipient, events)  # type: ignore[arg-type]
         now = self.clock.seconds()
-        # Each subscription's events, as their indexes in the batch, in order.
-        positions: Dict[int, List[int]] = {}
-        for index, item in enumerate(items):
-            positions.setdefault(item.subscriptionId, []).append(index)
+        order = [item.subscriptionId for item in items]
         # Each subscription's outcomes are applied in order, but the subscriptions
         # all at once: their writes go in one store transaction (group commit).
         recorded: List[Deferred[Any]] = []
         acknowledged: List[str] = []
-        for subscriptionId, indexes in positions.items():
+        for subscriptionId in dict.fromkeys(order):
             subscription = subscriptions[subscriptionId]
             assert subscription is not None
-            results = (
-                [items[i] for i in indexes],
-                [events[i] for i in indexes],
-                [outcomes[i] for i in indexes],
-            )
+            first = order.index(subscriptionId)
+            end = first + order.count(subscriptionId)
+            if order[first:end].count(subscriptionId) == end - first:
+                # One run of the batch (as a rule): slices.
+                results = (items[first:end], events[first:end], outcomes[first:end])
+            else:
+                positions = [
+                    index for index, sid in enumerate(order) if sid == subscriptionId
+                ]
+                results = (
+                    [items[i] for i in positions],
+                    [events[i] for i in positions],
+                    [outcomes[i] for i in positions],
+                )
             recorded.append(self._record(subscription, *results, now, acknowledged))
         yield gatherResults(recorded, consumeErrors=True).addErrback(_firstError)
         if acknowledged:
