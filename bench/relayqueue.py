@@ -624,7 +624,10 @@ async def openRelay(
         batchSize=options.batch,
         maxInFlight=options.in_flight,
     )
-    manager.onQueued(dispatcher.wake)
+    if hasattr(manager, "onPublished"):
+        manager.onPublished(dispatcher.queued)
+    else:
+        manager.onQueued(dispatcher.wake)
     return store, probe, manager, dispatcher, deliveries
 
 

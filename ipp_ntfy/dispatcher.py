@@ -6,12 +6,15 @@ retried later with backoff, dead-lettered, or the subscription cancelled.
 Guarantees: at-least-once, in order per subscription.  A subscription's next
 event waits until its earlier ones are delivered; other subscriptions go on.
 Events for several subscriptions with the same recipient share one request.
+Each subscription is read from the store once (what the dispatcher uses of it
+never changes); an event read from the queue just before its subscription is
+cancelled may still be sent, as one in a request under way is.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from twisted.application.service import Service
 from twisted.internet.defer import (
@@ -101,6 +104,18 @@ class Dispatcher(Service):
         # What the requests ended since the last debug log event acknowledged:
         # (recipient, ["subscription:first-last", ...]) for each.
         self._acknowledged: List[Tuple[str, List[str]]] = []
+        # The subscriptions of the events read, by id: what the dispatcher uses
+        # of one (its recipient, printer, user data, charset, language, events
+        # and job) never changes once it is created (a renewal changes its
+        # lease only), and ids are never reused; a cancelled one's queue goes
+        # with it.  So each is read from the store once, not once a request.
+        self._subscriptions: Dict[int, Subscription] = {}
+        # The recipient of each subscription read (for queued()).
+        self._recipientOf: Dict[int, str] = {}
+        # Events queued since the last look (or read by it and left for a
+        # fuller request), by recipient, for recipients with a request under
+        # way: counted by queued(), never fewer than there are.
+        self._held: Dict[str, int] = {}
         self._stopping = False
         self._pumpDone: Deferred[Any] = Deferred()
 
@@ -135,6 +150,37 @@ class Dispatcher(Service):
         if self._timer is not None and self._timerNow:
             # Fast path: a look is due already, at no later time than this one
             # would be (what _schedule would find, without asking the clock).
+            return
+        self._schedule(0.0)
+
+    def queued(self, published: Sequence[Tuple[int, int]]) -> None:
+        """
+        Events were queued: C{(subscriptionId, sequenceNumber)} of each, as
+        L{SubscriptionManager.publish <ipp_ntfy.manager.SubscriptionManager>}
+        gives them (L{SubscriptionManager.onPublished
+        <ipp_ntfy.manager.SubscriptionManager.onPublished>}).
+
+        Look at the queue now (L{wake}), unless a look would send none of them:
+        when each one's subscription has a request under way, or its recipient
+        has one and fewer events than fill a request (C{batchSize}) wait for
+        it.  The end of that request looks then, and finds them; at a steady
+        rate below what one request at a time carries, that spares a read of
+        the queue per publish.
+        """
+        if self._timer is not None and self._timerNow:
+            return
+        busy = self._busy
+        for subscriptionId, _ in published:
+            if subscriptionId in busy:
+                continue
+            recipient = self._recipientOf.get(subscriptionId)
+            if recipient is None or recipient not in self._toRecipient:
+                break
+            held = self._held.get(recipient, 0) + 1
+            self._held[recipient] = held
+            if held >= self.batchSize:
+                break
+        else:
             return
         self._schedule(0.0)
 
@@ -181,6 +227,10 @@ class Dispatcher(Service):
             # A subscription busy when the read was asked for may be done by the
             # time it answers: what was read of it may be acknowledged since.
             busy = frozenset(self._busy)
+            # What this look reads is no longer held (what queued() counts
+            # from now on may be read too: counted twice, which costs at most
+            # a look).
+            self._held.clear()
             limit = self.batchSize * room
             reading = self.store.dueEvents(now, self.batchSize, limit, exclude=busy)
             # Asked for together: one store batch.
@@ -191,9 +241,13 @@ class Dispatcher(Service):
                 nextDueReading.addErrback(lambda _: None)
                 raise
             byRecipient: OrderedDict[str, List[QueuedEvent]] = OrderedDict()
+            recipientOf = self._recipientOf
+            if len(recipientOf) > _MAX_REMEMBERED:
+                recipientOf.clear()
             for item in due:
                 if item.subscriptionId in busy or item.subscriptionId in self._busy:
                     continue
+                recipientOf[item.subscriptionId] = item.recipientUri
                 byRecipient.setdefault(item.recipientUri, []).append(item)
             for recipient, items in byRecipient.items():
                 # Several requests to one recipient may be under way, each for
@@ -223,6 +277,9 @@ class Dispatcher(Service):
                         self._inFlight[subscriptionId] = d
                     d.addErrback(self._deliveryFailed, recipient)
                     d.addBoth(self._finished, subscriptions, recipient)
+                if items and recipient in self._toRecipient:
+                    # Left for a fuller request, after the one under way.
+                    self._held[recipient] = self._held.get(recipient, 0) + len(items)
             if len(due) >= limit and self._requests < self.maxInFlight:
                 # There may be more due than we looked at.
                 self._again = True
@@ -282,10 +339,19 @@ class Dispatcher(Service):
     def _deliver(self, recipient: str, batch: List[QueuedEvent]) -> Any:
         # Every subscription of the batch asked for at once: one store batch.
         ids = list(dict.fromkeys(item.subscriptionId for item in batch))
-        found: List[Optional[Subscription]] = yield gatherResults(
-            [self.store.getSubscription(subscriptionId) for subscriptionId in ids],
-            consumeErrors=True,
-        ).addErrback(_firstError)
+        known = self._subscriptions
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            read: List[Optional[Subscription]] = yield gatherResults(
+                [self.store.getSubscription(i) for i in unknown],
+                consumeErrors=True,
+            ).addErrback(_firstError)
+            if len(known) > _MAX_REMEMBERED:
+                known.clear()
+            for subscription in read:
+                if subscription is not None:
+                    known[subscription.subscriptionId] = subscription
+        found: List[Optional[Subscription]] = [known.get(i) for i in ids]
         subscriptions = dict(zip(ids, found))
         # The notifications are made from the stored octets, not decoded and
         # encoded again, with the default prepare and a method that takes them.
@@ -570,6 +636,7 @@ class Dispatcher(Service):
 
     @inlineCallbacks
     def _cancel(self, subscription: Subscription, reason: str) -> Any:
+        self._subscriptions.pop(subscription.subscriptionId, None)
         yield self.store.cancelSubscription(subscription.subscriptionId)
         self.log.info(
             "subscription {subscriptionId} cancelled: {reason}",
@@ -577,6 +644,11 @@ class Dispatcher(Service):
             reason=reason,
             recipient=subscription.recipientUri,
         )
+
+
+#: The most subscriptions whose recipient, and whose fields, a dispatcher keeps
+#: (beyond, it forgets them all and reads them again as needed): a few MB.
+_MAX_REMEMBERED = 20000
 
 
 def _firstError(failure: Failure) -> Failure:

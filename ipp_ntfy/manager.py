@@ -624,6 +624,7 @@ class SubscriptionManager(Service):
         self.sweepInterval = sweepInterval
         self._lastProgress: Dict[int, float] = {}
         self._listeners: List[Any] = []
+        self._publishedListeners: List[Any] = []
         self._sweeper: Optional[LoopingCall] = None
         self._sweeping: Deferred[Any] = succeed(None)
         self._published = 0
@@ -667,6 +668,15 @@ class SubscriptionManager(Service):
         dispatcher's C{wake}).
         """
         self._listeners.append(callback)
+
+    def onPublished(self, callback: Any) -> None:
+        """
+        Call C{callback(published)} whenever a publish queued events, with what
+        it queued: C{[(subscriptionId, sequenceNumber), ...]} (the dispatcher's
+        C{queued}, which can tell when a look at the queue would find nothing
+        to send yet).
+        """
+        self._publishedListeners.append(callback)
 
     @inlineCallbacks
     def sweep(self) -> Any:
@@ -959,6 +969,8 @@ class SubscriptionManager(Service):
             self._queued += len(published)
             for callback in self._listeners:
                 callback()
+            for callback in self._publishedListeners:
+                callback(published)
         return published
 
     @inlineCallbacks

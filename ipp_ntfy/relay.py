@@ -315,7 +315,9 @@ class RelayService(MultiService):
             pollInterval=1.0 if self.shared else 5.0,
             observer=self.metrics,
         )
-        manager.onQueued(dispatcher.wake)
+        # Told what each publish queued, the dispatcher looks at the queue only
+        # when that can send something.
+        manager.onPublished(dispatcher.queued)
         dispatcher.setServiceParent(self)
 
         root = Resource()

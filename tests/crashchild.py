@@ -58,7 +58,7 @@ def main(path: str, listener: str, first: int, count: int) -> Any:
         batchSize=20,
         pollInterval=0.2,
     )
-    manager.onQueued(dispatcher.wake)
+    manager.onPublished(dispatcher.queued)
     dispatcher.startService()
     say("ready")
     for n in range(first, first + count):

@@ -9,7 +9,7 @@ import dataclasses
 import json
 import random
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -67,6 +67,7 @@ from ipp_ntfy.subscription import (
 from .test_notification import cupsJobCompleted, eventAttributes
 
 PRINTER = "ipp://relay.example/ipp/printers/q"
+EVENT_KINDS = ["printer-stopped", "job-completed"]
 DELIVERED = DeliveryOutcome(OutcomeKind.DELIVERED)
 
 
@@ -129,7 +130,12 @@ class Harness(SynchronousTestCase):
     A manager and a dispatcher on a clock, a memory store and a scripted delivery.
     """
 
-    def setUpQueue(self, **dispatcherOptions: Any) -> None:
+    def setUpQueue(self, wiring: str = "queued", **dispatcherOptions: Any) -> None:
+        """
+        @param wiring: how the manager tells the dispatcher of events queued:
+            C{"queued"} (L{Dispatcher.queued}, what the relay does) or C{"wake"}
+            (L{Dispatcher.wake} for each publish).
+        """
         self.clock = Clock()
         self.clock.advance(1_800_000_000)
         self.store = MemoryStore()
@@ -146,7 +152,10 @@ class Harness(SynchronousTestCase):
             RetryPolicy(backoffPolicy(jitter=jitter), maxAge=3600.0),
             **dispatcherOptions,
         )
-        self.manager.onQueued(self.dispatcher.wake)
+        if wiring == "queued":
+            self.manager.onPublished(self.dispatcher.queued)
+        else:
+            self.manager.onQueued(self.dispatcher.wake)
         self.manager.startService()
         self.dispatcher.startService()
 
@@ -819,6 +828,207 @@ class DispatcherTests(Harness):
         [logEvent] = logged
         self.assertIn(f"to http://a.example/n: {a}:1-1", logEvent["delivered"])
         self.assertEqual(logEvent["delivered"].count("; "), 1)
+
+
+class QueuedTests(Harness):
+    """
+    L{Dispatcher.queued}, told of each publish (the relay's wiring), looks at the
+    queue only when that can send something, and no event waits for a look
+    that does not come.
+    """
+
+    def setUp(self) -> None:
+        self.setUpQueue()
+        self.reads: List[FrozenSet[int]] = []
+        self.subscriptionReads: List[int] = []
+        dueEvents = self.store.dueEvents
+        getSubscription = self.store.getSubscription
+
+        def countedDueEvents(*args: Any, **kwargs: Any) -> Any:
+            self.reads.append(kwargs.get("exclude", frozenset()))
+            return dueEvents(*args, **kwargs)
+
+        def countedGetSubscription(subscriptionId: int) -> Any:
+            self.subscriptionReads.append(subscriptionId)
+            return getSubscription(subscriptionId)
+
+        self.patch(self.store, "dueEvents", countedDueEvents)
+        self.patch(self.store, "getSubscription", countedGetSubscription)
+
+    def sent(self) -> List[List[Tuple[int, int]]]:
+        return [
+            [(e.subscriptionId, e.sequenceNumber) for e in events]
+            for _, _, events in self.delivery.requests
+        ]
+
+    def test_noLookWhileSubscriptionBusy(self) -> None:
+        """
+        Events of a subscription with a request under way make no look at the
+        queue: the end of the request looks, and sends them together.
+        """
+        a = self.subscribe("http://a.example/n")
+        self.delivery.hold = True
+        self.publish(event(n=1))
+        self.clock.advance(0)
+        looks = len(self.reads)
+        for n in range(2, 6):
+            self.publish(event(n=n))
+            self.clock.advance(0)
+        self.assertEqual(len(self.reads), looks)
+        self.delivery.hold = False
+        self.delivery.held.pop().callback([DELIVERED])
+        self.clock.advance(0)
+        self.assertEqual(self.sent(), [[(a, 1)], [(a, n) for n in range(2, 6)]])
+        # One look sent them; the end of that request looked once more.
+        self.assertEqual(len(self.reads), looks + 2)
+        self.assertEqual(self.successResultOf(self.store.queueDepth()), 0)
+
+    def test_noLookWhileRecipientBusy(self) -> None:
+        """
+        Events of another subscription whose recipient has a request under way
+        make no look at the queue while fewer than a request's worth wait: once
+        the dispatcher knows that subscription's recipient (from a look), they
+        wait for the end of the request, and go in the next one.
+        """
+        a = self.subscribe("http://a.example/n")
+        self.delivery.hold = True
+        self.publish(event(n=1))
+        self.clock.advance(0)
+        b = self.subscribe("http://a.example/n")
+        self.publish(event(n=2))
+        self.clock.advance(0)
+        # b's recipient was not known yet: a look, which leaves b's event for
+        # the next request.
+        self.assertEqual(self.reads[-1], frozenset([a]))
+        self.assertEqual(len(self.delivery.requests), 1)
+        looks = len(self.reads)
+        self.publish(event(n=3))
+        self.clock.advance(0)
+        self.assertEqual(len(self.reads), looks)
+        self.delivery.hold = False
+        self.delivery.held.pop().callback([DELIVERED])
+        self.clock.advance(0)
+        self.assertEqual(self.sent(), [[(a, 1)], [(a, 2), (a, 3), (b, 1), (b, 2)]])
+        self.assertEqual(self.successResultOf(self.store.queueDepth()), 0)
+
+    def test_lookForAFullRequest(self) -> None:
+        """
+        Once a request's worth waits for a busy recipient (the events left by
+        the last look counted), a look sends it beside the request under way.
+        """
+        self.dispatcher.batchSize = 3
+        a = self.subscribe("http://a.example/n", events=["job-completed"])
+        b = self.subscribe("http://a.example/n", events=["printer-stopped"])
+        self.delivery.hold = True
+        self.publish(event("job-completed", jobId=1, n=1))
+        self.clock.advance(0)
+        self.publish(event(n=2))
+        self.clock.advance(0)
+        self.assertEqual(self.sent(), [[(a, 1)]])
+        looks = len(self.reads)
+        self.publish(event(n=3))
+        self.clock.advance(0)
+        self.assertEqual(len(self.reads), looks)
+        self.publish(event(n=4))
+        self.clock.advance(0)
+        self.assertEqual(len(self.reads), looks + 1)
+        self.assertEqual(self.sent(), [[(a, 1)], [(b, 1), (b, 2), (b, 3)]])
+
+    def test_subscriptionReadOnce(self) -> None:
+        """
+        The dispatcher reads a subscription from the store once, not once a
+        request: what it uses of one never changes.
+        """
+        a = self.subscribe("http://a.example/n")
+        b = self.subscribe("http://b.example/n")
+        for n in range(1, 5):
+            self.publish(event(n=n))
+            self.clock.advance(0)
+        self.assertEqual(len(self.delivery.requests), 8)
+        self.assertEqual(sorted(self.subscriptionReads), [a, b])
+
+    def test_cancelledSubscriptionForgotten(self) -> None:
+        """
+        A subscription the dispatcher cancels is no longer kept.
+        """
+        a = self.subscribe("http://a.example/n")
+        self.publish(event(n=1))
+        self.clock.advance(0)
+        self.assertIn(a, self.dispatcher._subscriptions)
+        self.delivery.answer = lambda recipient, events: (
+            [DeliveryOutcome(OutcomeKind.CANCEL, "HTTP 410 Gone")] * len(events)
+        )
+        self.publish(event(n=2))
+        self.clock.advance(0)
+        self.assertIsNone(self.successResultOf(self.store.getSubscription(a)))
+        self.assertNotIn(a, self.dispatcher._subscriptions)
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.integers(1, 3),
+        st.lists(
+            st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(EVENT_KINDS)),
+            min_size=1,
+            max_size=4,
+        ),
+        st.lists(
+            st.one_of(
+                st.tuples(st.just("publish"), st.sampled_from(EVENT_KINDS)),
+                st.tuples(st.just("answer"), st.integers(0, 5)),
+            ),
+            max_size=40,
+        ),
+    )
+    def test_nothingWaitsForALookThatDoesNotCome(
+        self,
+        batchSize: int,
+        subscriptions: List[Tuple[str, str]],
+        steps: List[Tuple[str, Any]],
+    ) -> None:
+        """
+        Whatever the publishes and the order in which requests end, with the
+        clock never reaching a poll, every event is delivered once, in order
+        per subscription: a look skipped by C{queued} always comes at the end
+        of a request.
+        """
+        self.setUpQueue(batchSize=batchSize)
+        ids = [
+            self.subscribe(f"http://{recipient}.example/n", events=[kind])
+            for recipient, kind in subscriptions
+        ]
+        held: List[Tuple[Deferred[List[DeliveryOutcome]], int]] = []
+
+        def deliver(recipientUri: str, events: Sequence[Event]) -> Deferred[Any]:
+            self.delivery.requests.append((0.0, recipientUri, list(events)))
+            d: Deferred[List[DeliveryOutcome]] = Deferred()
+            held.append((d, len(events)))
+            return d
+
+        self.patch(self.delivery, "deliver", deliver)
+        published: Dict[int, List[int]] = {i: [] for i in ids}
+        n = 0
+        for step, value in steps:
+            if step == "publish":
+                n += 1
+                jobId = 1 if value.startswith("job-") else None
+                for subscriptionId, sequence in self.publish(
+                    event(value, jobId=jobId, n=n)
+                ):
+                    published[subscriptionId].append(sequence)
+            elif held:
+                d, count = held.pop(value % len(held))
+                d.callback([DELIVERED] * count)
+            self.clock.advance(0)
+        while held:
+            d, count = held.pop(0)
+            d.callback([DELIVERED] * count)
+            self.clock.advance(0)
+        self.assertEqual(self.successResultOf(self.store.queueDepth()), 0)
+        received: Dict[int, List[int]] = {i: [] for i in ids}
+        for request in self.sent():
+            for subscriptionId, sequence in request:
+                received[subscriptionId].append(sequence)
+        self.assertEqual(received, published)
 
 
 class PersonalizeTests(SynchronousTestCase):
