@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-from typing import Any, List, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple, cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +18,7 @@ from twisted.internet import reactor as _reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.error import ConnectionRefusedError, NoRouteError
 from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import ILogObserver, LogEvent, Logger, LogLevel, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
@@ -348,6 +349,40 @@ class InMemoryDeliveryTests(SynchronousTestCase):
             ],
         )
         self.assertIn("client-error-not-found", outcomes[1].reason)
+
+    def logged(self) -> List[LogEvent]:
+        """
+        The log events of the delivery method from now on.
+        """
+        events: List[LogEvent] = []
+
+        self.method.log = Logger(observer=cast(ILogObserver, events.append))
+        return events
+
+    def test_logsWhatWasNotDelivered(self) -> None:
+        """
+        A request whose events were all delivered logs nothing (the dispatcher
+        logs its rounds); one with an event not delivered logs, at info level,
+        how many were delivered and why the others were not.
+        """
+        logged = self.logged()
+        d = self.deliver()
+        protocol, transport = self.connect()
+        _, request = self.sentRequest(transport)
+        protocol.dataReceived(httpResponse(ippAnswer(0, request.requestId)))
+        self.successResultOf(d)
+        self.assertEqual(logged, [])
+        transport.clear()
+        d = self.deliver(self.events[:2])
+        _, request = self.sentRequest(transport)
+        protocol.dataReceived(
+            httpResponse(ippAnswer(0x0004, request.requestId, (0x0000, 0x0505)))
+        )
+        self.successResultOf(d)
+        [event] = logged
+        self.assertEqual(event["log_level"], LogLevel.info)
+        self.assertEqual((event["delivered"], event["count"]), (1, 2))
+        self.assertIn("0x0505", formatEvent(event))
 
     def test_temporaryFailureStatus(self) -> None:
         d = self.deliver(self.events[:2])
