@@ -104,6 +104,7 @@ class Dispatcher(Service):
         # What the requests ended since the last debug log event acknowledged:
         # (recipient, ["subscription:first-last", ...]) for each.
         self._acknowledged: List[Tuple[str, List[str]]] = []
+        self._logCall: Optional[IDelayedCall] = None
         # The subscriptions of the events read, by id: what the dispatcher uses
         # of one (its recipient, printer, user data, charset, language, events
         # and job) never changes once it is created (a renewal changes its
@@ -140,7 +141,10 @@ class Dispatcher(Service):
         if self._pumping:
             # A look at the queue under way reads the store: wait for it too.
             pending.append(self._pumpDone)
-        return DeferredList(pending, consumeErrors=True).addCallback(lambda _: None)
+        # Then what those requests acknowledged is logged at once.
+        return DeferredList(pending, consumeErrors=True).addCallback(
+            lambda _: self._logAcknowledged()
+        )
 
     def wake(self) -> None:
         """
@@ -312,19 +316,27 @@ class Dispatcher(Service):
         self._busy -= subscriptions
         for subscriptionId in subscriptions:
             self._inFlight.pop(subscriptionId, None)
-        if self._acknowledged and (
-            not self._requests or len(self._acknowledged) >= self.maxInFlight
-        ):
-            self._logAcknowledged()
+        if self._acknowledged:
+            if len(self._acknowledged) >= self.maxInFlight:
+                self._logAcknowledged()
+            elif self._logCall is None:
+                self._logCall = self.clock.callLater(_LOG_DELAY, self._logAcknowledged)
         self.wake()
 
     def _logAcknowledged(self) -> None:
         """
         Log at debug level, in one event, what the requests ended since the last
-        one acknowledged: logged once no request is under way, or once as many
-        requests as may be under way have ended.
+        one acknowledged: logged L{_LOG_DELAY} seconds after the first of them
+        ended, or sooner once as many requests as may be under way have ended,
+        or when the service stops.
         """
+        if self._logCall is not None:
+            if self._logCall.active():
+                self._logCall.cancel()
+            self._logCall = None
         acknowledged, self._acknowledged = self._acknowledged, []
+        if not acknowledged:
+            return
         self.log.debug(
             "delivered events: {delivered}",
             delivered="; ".join(
@@ -644,6 +656,12 @@ class Dispatcher(Service):
             reason=reason,
             recipient=subscription.recipientUri,
         )
+
+
+#: How long, in seconds, what a request acknowledged may wait to be logged with
+#: what the next ones acknowledge (one log event costs as much as the rest of a
+#: one-event request's work in the reactor thread).
+_LOG_DELAY = 1.0
 
 
 #: The most subscriptions whose recipient, and whose fields, a dispatcher keeps

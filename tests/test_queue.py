@@ -786,8 +786,8 @@ class DispatcherTests(Harness):
 
     def test_debugLoggedPerRound(self) -> None:
         """
-        What the requests acknowledged is logged at debug level in one event once
-        no request is under way, not one event per request.
+        What the requests acknowledged is logged at debug level in one event, a
+        second after the first of them ended, not one event per request.
         """
         logged = self.dispatcherLog()
         a = self.subscribe("http://a.example/n")
@@ -800,6 +800,9 @@ class DispatcherTests(Harness):
         self.delivery.held[0].callback([DELIVERED] * 2)
         self.assertEqual(logged, [])
         self.delivery.held[1].callback([DELIVERED] * 2)
+        self.clock.advance(0.9)
+        self.assertEqual(logged, [])
+        self.clock.advance(0.1)
         [logEvent] = logged
         self.assertEqual(logEvent["log_level"].name, "debug")
         self.assertEqual(
@@ -828,6 +831,25 @@ class DispatcherTests(Harness):
         [logEvent] = logged
         self.assertIn(f"to http://a.example/n: {a}:1-1", logEvent["delivered"])
         self.assertEqual(logEvent["delivered"].count("; "), 1)
+        self.clock.advance(1)
+        self.assertEqual(len(logged), 1)
+
+    def test_debugLoggedWhenStopped(self) -> None:
+        """
+        Stopping the dispatcher logs what its last requests acknowledged once
+        they have ended.
+        """
+        logged = self.dispatcherLog()
+        a = self.subscribe("http://a.example/n")
+        self.delivery.hold = True
+        self.publish(event(n=1))
+        self.clock.advance(0)
+        stopped = self.dispatcher.stopService()
+        self.delivery.held[0].callback([DELIVERED])
+        self.successResultOf(stopped)
+        [logEvent] = logged
+        self.assertEqual(logEvent["delivered"], f"to http://a.example/n: {a}:1-1")
+        self.assertIsNone(self.dispatcher._logCall)
 
 
 class QueuedTests(Harness):
