@@ -327,6 +327,37 @@ class SQLiteStoreTests(StoreTestsMixin, TestCase):
         self.assertEqual(store.commits, 1)
         self.assertEqual(len(await store.listSubscriptions()), 1)
 
+    async def test_failingOnlyWriteRolledBack(self) -> None:
+        """
+        A batch with one operation that writes runs it without a savepoint: if
+        it fails, what it wrote is rolled back, nothing is committed, and the
+        reads of its batch and the next batches go on.
+        """
+        store = await self.openStore(self.mktemp())
+        await store.createSubscription(push())
+        commits = store.commits
+        statements: List[str] = []
+        connection = store._connection
+        assert connection is not None
+        await store._worker.submit(
+            lambda: connection.set_trace_callback(statements.append)
+        )
+
+        def failing(connection: sqlite3.Connection) -> None:
+            sqlite._createSubscription(connection, pull())
+            connection.execute("INSERT INTO queue (subscriptionId) VALUES (1)")
+
+        bad = store._write(failing)
+        listed = store.listSubscriptions()
+        await self.assertFailure(bad, sqlite3.IntegrityError)
+        self.assertEqual(len(await listed), 1)
+        self.assertEqual(store.commits, commits)
+        self.assertEqual(await store.appendEvents([(1, b"e")], 1), [1])
+        await store._worker.submit(lambda: connection.set_trace_callback(None))
+        self.assertEqual(store.commits, commits + 1)
+        self.assertNotIn("SAVEPOINT operation", statements)
+        self.assertEqual(len(await store.listSubscriptions()), 1)
+
     async def test_badArgumentFailsAtOnce(self) -> None:
         """
         An operation with a bad argument fails at once and is not part of the

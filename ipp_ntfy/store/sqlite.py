@@ -984,37 +984,44 @@ def _runBatch(
 ) -> Tuple[bool, List[_Outcome]]:
     """
     Run operations in order: those that write, in one transaction, each in a
-    savepoint, so that one that fails is rolled back alone.
+    savepoint, so that one that fails is rolled back alone.  A batch with one
+    operation that writes needs no savepoint: if it fails, the transaction is
+    rolled back, which comes to the same.
 
     @return: whether a transaction was committed, and the outcome of each.
     @raise Exception: if the transaction as a whole failed (it is rolled back).
     """
-    writes = any(write for _, write in operations)
+    writes = sum(1 for _, write in operations if write)
+    savepoints = writes > 1
     outcomes: List[_Outcome] = []
     if writes:
         connection.execute("BEGIN IMMEDIATE")
     try:
         for run, write in operations:
-            if write:
+            if write and savepoints:
                 connection.execute("SAVEPOINT operation")
             try:
                 result = run(connection)
             except Exception:
                 outcomes.append((False, Failure()))
                 if write:
-                    connection.execute("ROLLBACK TO operation")
-                    connection.execute("RELEASE operation")
+                    if savepoints:
+                        connection.execute("ROLLBACK TO operation")
+                        connection.execute("RELEASE operation")
+                    else:
+                        connection.execute("ROLLBACK")
             else:
                 outcomes.append((True, result))
-                if write:
+                if write and savepoints:
                     connection.execute("RELEASE operation")
-        if writes:
+        committed = connection.in_transaction
+        if committed:
             connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
-    return writes, outcomes
+    return committed, outcomes
 
 
 class SQLiteWorker(Protocol):
