@@ -142,6 +142,21 @@ def threadCpu(nativeId: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def stolenSeconds() -> float:
+    """
+    @return: the time the host took from this process's CPUs (the C{steal}
+        column of C{/proc/stat}, for each CPU the process may run on), in
+        seconds since boot; 0 where that is not known.
+    """
+    cpus = {f"cpu{n}" for n in os.sched_getaffinity(0)}
+    try:
+        with open("/proc/stat") as f:
+            lines = [line.split() for line in f if line.startswith("cpu")]
+    except OSError:
+        return 0.0
+    return sum(int(fields[8]) for fields in lines if fields[0] in cpus) / TICK
+
+
 def percentile(values: Sequence[float], fraction: float) -> float:
     """
     @return: the C{fraction} quantile of C{values} (nearest rank), 0 if none.
@@ -641,6 +656,7 @@ class Snapshot:
     ) -> None:
         self.wall = time.perf_counter()
         self.cpu = cpuSeconds()
+        self.stolen = stolenSeconds()
         self.workerCpu = probe.workerCpu()
         self.busy = probe.busy
         self.batches = probe.batches
@@ -659,6 +675,11 @@ class Snapshot:
             "events": events,
             "rate": events / wall if wall else 0.0,
             "cpu": self.cpu - before.cpu,
+            # Of the relay's CPUs' time, the share the host took (steal).
+            "stolen": (self.stolen - before.stolen)
+            / (wall * len(os.sched_getaffinity(0)))
+            if wall
+            else 0.0,
             "sqliteThreadCpu": self.workerCpu - before.workerCpu,
             "storeBusy": (self.busy - before.busy) / wall if wall else 0.0,
             "storeBatches": self.batches - before.batches,
@@ -1381,19 +1402,35 @@ def scenarioThroughput(options: argparse.Namespace) -> Dict[str, Any]:
             )
             run["recipients"] = recipients
             done.append(run)
-        results[key] = median(done, lambda run: run.get("e2e", {}).get("rate", 0.0))
+        results[key] = median(
+            done, lambda run: run.get("e2e", {}).get("rate", 0.0), "e2e"
+        )
     return results
 
 
-def median(runs: List[Dict[str, Any]], value: Callable[[Any], float]) -> Dict[str, Any]:
+def median(
+    runs: List[Dict[str, Any]], value: Callable[[Any], float], phase: str
+) -> Dict[str, Any]:
     """
     @return: the run with the median C{value} (the lower one of an even count),
-        with every run's value under C{"runs"}.
+        with every run's value under C{"runs"}, and the host's steal on the
+        relay's CPUs in each run's C{phase} under C{"stolenRuns"}.
     """
     ordered = sorted(runs, key=value)
     chosen = ordered[(len(ordered) - 1) // 2]
     chosen["runs"] = [value(run) for run in runs]
+    chosen["stolenRuns"] = [run.get(phase, {}).get("stolen", 0.0) for run in runs]
     return chosen
+
+
+def stealSpread(result: Dict[str, Any]) -> str:
+    """
+    @return: "; host steal A-B%" for the runs of a median result, or "".
+    """
+    stolen = result.get("stolenRuns") or []
+    if not stolen:
+        return ""
+    return f"; host steal {min(stolen):.0%}-{max(stolen):.0%}"
 
 
 def scenarioLatency(
@@ -1540,6 +1577,7 @@ def throughputRows(throughput: Dict[str, Any]) -> List[Row]:
             spread = ""
             if len(runs) > 1:
                 spread = f", runs {min(runs):,.0f}-{max(runs):,.0f}"
+            spread += stealSpread(value)
             rows.append(
                 (
                     what,
@@ -1571,7 +1609,10 @@ def latencyRows(latencies: Dict[str, Any]) -> List[Row]:
         runs = latency.get("runs", [])
         spread = ""
         if len(runs) > 1:
-            spread = f" (p99 of runs {min(runs) * 1e3:.0f}-{max(runs) * 1e3:.0f})"
+            spread = (
+                f" (p99 of runs {min(runs) * 1e3:.0f}-{max(runs) * 1e3:.0f}"
+                f"{stealSpread(latency)})"
+            )
         rows.append(
             (
                 what if index == 0 else "  " + what,
@@ -1644,7 +1685,8 @@ def phaseLine(name: str, p: Dict[str, Any]) -> str:
         f"{p['sqliteThreadCpu']:.2f} s), store thread busy {p['storeBusy']:.0%}, "
         f"{p['commits']:,} commits, {p['storeBatches']:,} store batches, "
         f"{p['requests']:,} requests ({p['eventsPerRequest']:.1f} events each), "
-        f"{p.get('rescheduled', 0):,} events rescheduled{ops}"
+        f"{p.get('rescheduled', 0):,} events rescheduled; host steal on the "
+        f"relay's CPUs {p.get('stolen', 0.0):.1%}{ops}"
     )
 
 
@@ -1843,7 +1885,7 @@ def parentMain(options: argparse.Namespace) -> None:
                 for _ in range(repeat)
             ]
             results["latency"][str(rate)] = median(
-                runs, lambda run: run["receive"]["p99"]
+                runs, lambda run: run["receive"]["p99"], "latency"
             )
     results["seconds"] = time.time() - started
     results["loadAfter"] = os.getloadavg()
