@@ -170,6 +170,23 @@ class Harness(SynchronousTestCase):
         result: List[Tuple[int, int]] = self.successResultOf(self.manager.publish(e))
         return result
 
+    def secondWhileFirstBusy(self) -> Tuple[int, int]:
+        """
+        Subscription C{a}'s request for event 1 under way (held); then
+        subscription C{b}, to the same recipient, and event 2 published (to
+        both).
+
+        @return: C{a} and C{b}.
+        """
+        a = self.subscribe("http://a.example/n")
+        self.delivery.hold = True
+        self.publish(event(n=1))
+        self.clock.advance(0)
+        b = self.subscribe("http://a.example/n")
+        self.publish(event(n=2))
+        self.clock.advance(0)
+        return a, b
+
 
 class PayloadTests(SynchronousTestCase):
     def test_roundTrip(self) -> None:
@@ -418,13 +435,7 @@ class DispatcherTests(Harness):
         events always wait for the outcome of its earlier ones.
         """
         self.dispatcher.batchSize = 2
-        a = self.subscribe("http://a.example/n")
-        self.delivery.hold = True
-        self.publish(event(n=1))
-        self.clock.advance(0)
-        b = self.subscribe("http://a.example/n")
-        self.publish(event(n=2))
-        self.clock.advance(0)
+        a, b = self.secondWhileFirstBusy()
         self.assertEqual(len(self.delivery.requests), 1)
         self.publish(event(n=3))
         self.clock.advance(0)
@@ -912,13 +923,7 @@ class QueuedTests(Harness):
         the dispatcher knows that subscription's recipient (from a look), they
         wait for the end of the request, and go in the next one.
         """
-        a = self.subscribe("http://a.example/n")
-        self.delivery.hold = True
-        self.publish(event(n=1))
-        self.clock.advance(0)
-        b = self.subscribe("http://a.example/n")
-        self.publish(event(n=2))
-        self.clock.advance(0)
+        a, b = self.secondWhileFirstBusy()
         # b's recipient was not known yet: a look, which leaves b's event for
         # the next request.
         self.assertEqual(self.reads[-1], frozenset([a]))
