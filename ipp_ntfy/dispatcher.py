@@ -47,6 +47,11 @@ class Dispatcher(Service):
     """
     Delivers queued events.
 
+    Tell it of new events as the relay does, with
+    C{manager.onPublished(dispatcher.queued)} (L{queued}); or with
+    C{manager.onQueued(dispatcher.wake)}, which looks at the queue after every
+    publish.  Events another process queues are found by the poll.
+
     @param store: the L{ISubscriptionStore} holding the queue.
     @param delivery: the L{IDeliveryMethod}.
     @param clock: the L{IReactorTime} for time and timers.
@@ -65,11 +70,6 @@ class Dispatcher(Service):
         without decoding and encoding each event again.
     @param observer: an L{IRelayObserver} told of each delivery's outcome (the
         relay's metrics), or C{None}.
-
-    Tell it of new events as the relay does, with
-    C{manager.onPublished(dispatcher.queued)} (L{queued}); or with
-    C{manager.onQueued(dispatcher.wake)}, which looks at the queue after every
-    publish.  Events another process queues are found by the poll.
     """
 
     log = Logger()
