@@ -14,6 +14,12 @@ load of the machine::
     done
 
     python3 bench/listenerloop.py 100 --tree /tmp/old   # another checkout's code
+    python3 bench/listenerloop.py 100 --varied          # bodies as the relay sends
+
+With C{--varied}, every request is another report as the relay sends them
+(cupsd's job-completed event, each with a job id, text and sequence number of its
+own, ten subscriptions on ten printers), instead of one body sent again and again;
+C{--time} prints the process CPU time per event of the N requests.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from typing import Any, List, cast
 
 
@@ -29,6 +36,8 @@ def main(argv: List[str]) -> None:
     parser.add_argument("requests", type=int)
     parser.add_argument("--events", type=int, default=50)
     parser.add_argument("--tree", help="the checkout whose ipp_ntfy to run")
+    parser.add_argument("--varied", action="store_true", help="the relay's reports")
+    parser.add_argument("--time", action="store_true", help="print CPU us/event")
     args = parser.parse_args(argv)
     here = os.path.dirname(os.path.abspath(__file__))
     tree = os.path.abspath(args.tree) if args.tree else os.path.dirname(here)
@@ -72,19 +81,84 @@ def main(argv: List[str]) -> None:
         def loseConnection(self) -> None:
             pass
 
-    body = reportBody(args.events)
-    request = (
-        b"POST /notify HTTP/1.1\r\nHost: 127.0.0.1:8632\r\n"
-        b"Content-Type: application/ipp\r\nContent-Length: %d\r\n\r\n" % len(body)
-    ) + body
+    bodies = (
+        variedBodies(args.events, 3 + args.requests)
+        if args.varied
+        else [reportBody(args.events)]
+    )
+    requests = [
+        (
+            b"POST /notify HTTP/1.1\r\nHost: 127.0.0.1:8632\r\n"
+            b"Content-Type: application/ipp\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        + body
+        for body in bodies
+    ]
     clock = Clock()
     factory = NotificationFactory(
         NotificationListener(cast(Any, Sink()), clock=clock), reactor=clock
     )
     protocol = factory.buildProtocol(None)
     protocol.makeConnection(cast(Any, Transport()))
-    for _ in range(3 + args.requests):
-        protocol.dataReceived(request)
+    for n in range(3):
+        protocol.dataReceived(requests[n % len(requests)])
+    started = time.process_time()
+    for n in range(args.requests):
+        protocol.dataReceived(requests[n % len(requests)])
+    if args.time:
+        spent = time.process_time() - started
+        print(f"{spent / (args.requests * args.events) * 1e6:.2f} us/event")
+
+
+def variedBodies(events: int, count: int) -> List[bytes]:
+    """
+    @return: C{count} reports of C{events} events each, as the relay sends them:
+        cupsd's job-completed event (C{tests/vectors}) with a job id, a text
+        and a sequence number of its own, personalized for one of ten
+        subscriptions on ten printers.
+    """
+    import dataclasses
+    import datetime
+
+    from ipp_ntfy.ipp import decode, encode
+    from ipp_ntfy.manager import personalize
+    from ipp_ntfy.notification import buildReport, eventFromNotifierMessage
+    from ipp_ntfy.subscription import Subscription
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    vector = os.path.join(
+        root, "tests", "vectors", "cups-2.4.2-notifier-event-job-completed.ipp"
+    )
+    with open(vector, "rb") as f:
+        base = eventFromNotifierMessage(
+            decode(f.read()),
+            source="cups",
+            receivedAt=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+        )
+    recipient = "http://127.0.0.1:8632/notify"
+    bodies = []
+    sequence = 0
+    for report in range(count):
+        printer = f"ipp://relay.bench/ipp/printers/p{report % 10}"
+        subscription = Subscription(
+            subscriptionId=report % 10 + 1,
+            printerUri=printer,
+            events=("job-completed",),
+            recipientUri=recipient,
+            leaseDuration=0,
+        )
+        notifications = []
+        for _ in range(events):
+            sequence += 1
+            event = dataclasses.replace(
+                base,
+                printerUri=printer,
+                jobId=sequence,
+                text=f"Job #{sequence} completed.",
+            )
+            notifications.append(personalize(event, subscription, sequence))
+        bodies.append(encode(buildReport(notifications, recipient, requestId=report)))
+    return bodies
 
 
 if __name__ == "__main__":
