@@ -1344,7 +1344,8 @@ class CachedFieldTests(DecodeAssertions):
 
 def clearCaches():
     """
-    Empty the fast path's caches (all but the name cache).
+    Empty the fast path's caches (all but the name cache), and let it learn
+    entries of C{_GROUPS} again from now on.
     """
     for cache in (
         decodeModule._FIELDS,
@@ -1354,6 +1355,7 @@ def clearCaches():
         decodeModule._LAYOUTS,
     ):
         cache.clear()
+    decodeModule._LEARNING[:] = [0, 0]
 
 
 def field(tag, name, value):
@@ -1687,6 +1689,103 @@ def dateTime(name, minute, second):
     """
     value = f"07e8050c0a{minute:02x}{second:02x}052b0200"
     return field(0x31, name.encode().hex(), value)
+
+
+class LearningPauseTests(DecodeAssertions):
+    """
+    When the entries of C{_GROUPS} it learns are not taken (groups that differ
+    in their runs, one after the other), the fast path stops learning and trying
+    them for a while (C{_LEARNING}), and reads the groups field by field: the
+    same messages, for less work.
+    """
+
+    def setUp(self):
+        clearCaches()
+        self.addCleanup(clearCaches)
+        self.serial = 0
+
+    def group(self, printer):
+        """
+        A group of runs and holes whose middle run names one of many printers.
+        """
+        self.serial += 1
+        return (
+            "07"
+            + keyword("a", "x")
+            + integer("n", self.serial)
+            + keyword("p", f"printer-{printer:03d}".encode().hex())
+            + keyword("c", "y")
+            + integer("m", self.serial)
+        )
+
+    def message(self, *groups):
+        return bytes.fromhex(HEADER + "".join(groups) + "03")
+
+    def entries(self):
+        return sum(len(entries) for entries in decodeModule._GROUPS.values())
+
+    def test_pausesWhenNothingIsTaken(self):
+        """
+        After C{_MAX_UNTAKEN} entries learned and none taken, the next
+        C{_PAUSE_GROUPS} groups that could make one are read without learning
+        and without trying the entries; every message is the careful decoder's.
+        """
+        learned = 0
+        printer = 0
+        while not decodeModule._LEARNING[1]:
+            # A hundred printers, one group each in turn: an entry learned for
+            # one is pushed out before that printer comes again.
+            data = self.message(self.group(printer % 100))
+            self.assertPathsAgree(data)
+            before = self.entries()
+            decode(data)
+            learned += self.entries() > before
+            printer += 1
+            self.assertLess(printer, 2000)
+        self.assertGreater(learned, 0)
+        self.assertEqual(decodeModule._LEARNING[1], decodeModule._PAUSE_GROUPS)
+        entries = self.entries()
+        tries = []
+
+        def fromTemplate(*args):
+            tries.append(args)
+            return -1
+
+        self.patch(decodeModule, "_fromTemplate", fromTemplate)
+        for _ in range(50):
+            data = self.message(self.group(printer % 100))
+            self.assertPathsAgree(data)
+            printer += 1
+        self.assertEqual(self.entries(), entries)
+        self.assertEqual(tries, [])
+        # Counted down by the groups that would have made an entry.
+        self.assertLess(decodeModule._LEARNING[1], decodeModule._PAUSE_GROUPS)
+        self.assertGreater(decodeModule._LEARNING[1], 0)
+
+    def test_learnsAgainAfterThePause(self):
+        """
+        Once the pause is over, groups alike are learned and taken again.
+        """
+        decodeModule._LEARNING[:] = [0, 3]
+        for _ in range(4):
+            decode(self.message(self.group(1), self.group(1)))
+        self.assertEqual(decodeModule._LEARNING[1], 0)
+        self.assertGreater(self.entries(), 0)
+        data = self.message(*[self.group(1) for _ in range(5)])
+        self.assertPathsAgree(data)
+        self.assertEqual(decodeModule._LEARNING, [0, 0])
+
+    def test_takenResetsTheCount(self):
+        """
+        A group taken by an entry starts the count of entries learned and not
+        taken again.
+        """
+        decode(self.message(*[self.group(7) for _ in range(3)]))
+        self.assertGreater(self.entries(), 0)
+        decodeModule._LEARNING[0] = decodeModule._MAX_UNTAKEN - 1
+        data = self.message(self.group(7), self.group(7))
+        self.assertPathsAgree(data)
+        self.assertEqual(decodeModule._LEARNING, [0, 0])
 
 
 class CompiledGroupTests(DecodeAssertions):

@@ -1145,6 +1145,7 @@ class FilledEventTests(SynchronousTestCase):
         """
         for cache in ("_FIELDS", "_RUNS", "_GROUPS", "_COLLECTIONS", "_LAYOUTS"):
             getattr(DECODER, cache).clear()
+        DECODER._LEARNING[:] = [0, 0]
         notification._FILLERS.clear()
 
     def assertSameAsCareful(self, groups: List[List[Attribute]]) -> tuple:

@@ -241,6 +241,16 @@ _COMPILE_AFTER = 32768
 _MAX_COMPILED_SEGMENTS = 32
 _MAX_COMPILED_FIELDS = 256
 _READER_COST = 4096
+# Groups learned as entries of _GROUPS since one was last taken by an entry, and
+# how many groups are still to be read without learning: after _MAX_UNTAKEN
+# entries learned and none taken (groups that all differ in their runs, such as the
+# events of one subscription for many printers, one printer after the other), the
+# next _PAUSE_GROUPS groups that could make an entry are read without making one,
+# and without trying the entries.  Learning an entry and trying those that do not
+# fit cost more than reading the group field by field; this bounds what they waste.
+_LEARNING = [0, 0]
+_MAX_UNTAKEN = 64
+_PAUSE_GROUPS = 4096
 # The names of the fields of a group (None for an additional value), as a tuple, for
 # groups that passed the checks on names (see _checkLayout): their attribute count.
 _LAYOUTS: dict[Tuple[Optional[str], ...], int] = {}
@@ -302,15 +312,24 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                         counted = layouts.get(layout)
                         named = _checkLayout(layout) if counted is None else counted
                         if trail:
-                            template = _template(trail, layout, named)
-                            _remember(
-                                templates,
-                                trailKey,
-                                template,
-                                sum([segment[2] for segment in template.segments])
-                                + _FIELD_COST * len(fields)
-                                + _READER_COST,
-                            )
+                            learning = _LEARNING
+                            if learning[1]:
+                                # Paused: what was learned was not taken.
+                                learning[1] -= 1
+                            else:
+                                template = _template(trail, layout, named)
+                                _remember(
+                                    templates,
+                                    trailKey,
+                                    template,
+                                    sum([segment[2] for segment in template.segments])
+                                    + _FIELD_COST * len(fields)
+                                    + _READER_COST,
+                                )
+                                learning[0] += 1
+                                if learning[0] >= _MAX_UNTAKEN:
+                                    learning[0] = 0
+                                    learning[1] = _PAUSE_GROUPS
                     count += named
                     _setGroupLayout(group, layout)
                 _setGroupTag(group, groupTag)
@@ -334,7 +353,10 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                 fieldEnd = valueAt + 2 + ((data[valueAt] << 8) | data[valueAt + 1])
                 alike = templates.get(data[pos:fieldEnd])
                 tries: Sequence[_Template]
-                if template is None:
+                if _LEARNING[1]:
+                    # Paused (see _LEARNING): the entries are not tried either.
+                    tries = ()
+                elif template is None:
                     tries = alike or ()
                 elif alike is None:
                     tries = (template,)
@@ -351,6 +373,7 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                         pos, taken, closed = reader(data, pos, groupTag, groups)
                         if taken:
                             template = candidate
+                            _LEARNING[0] = 0
                             count += candidate.named * taken
                             if closed:
                                 # pos is at the tag after the last group read.
@@ -360,6 +383,7 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                     groupEnd = _fromTemplate(data, pos, candidate, fields)
                     if groupEnd >= 0:
                         template = candidate
+                        _LEARNING[0] = 0
                         layout = candidate.layout
                         named = candidate.named
                         candidate.taken += groupEnd - pos
