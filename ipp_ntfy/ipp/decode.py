@@ -212,7 +212,7 @@ _MIN_KEY = _KEY_SIZES[-1]
 # _MAX_HELD octets, counting for the objects too (_ENTRY_COST for each entry,
 # _FIELD_COST for each field of a run, _MEMBER_COST for each member of a collection),
 # and is emptied when full.
-_MAX_CANDIDATES = 8
+_MAX_CANDIDATES = 16
 _MAX_HELD = 1 << 20
 _ENTRY_COST = 128
 _FIELD_COST = 64
