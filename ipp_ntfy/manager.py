@@ -19,7 +19,7 @@ import re
 import struct
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, fail, inlineCallbacks, succeed
@@ -623,8 +623,8 @@ class SubscriptionManager(Service):
         self.eventLife = eventLife
         self.sweepInterval = sweepInterval
         self._lastProgress: Dict[int, float] = {}
-        self._listeners: List[Any] = []
-        self._publishedListeners: List[Any] = []
+        # Called with what each publish queued (onPublished, onQueued).
+        self._listeners: List[Callable[[List[Tuple[int, int]]], object]] = []
         self._sweeper: Optional[LoopingCall] = None
         self._sweeping: Deferred[Any] = succeed(None)
         self._published = 0
@@ -665,9 +665,9 @@ class SubscriptionManager(Service):
     def onQueued(self, callback: Any) -> None:
         """
         Call C{callback()} whenever events were queued for delivery (the
-        dispatcher's C{wake}).
+        dispatcher's C{wake}): L{onPublished} without what was queued.
         """
-        self._listeners.append(callback)
+        self.onPublished(lambda published: callback())
 
     def onPublished(self, callback: Any) -> None:
         """
@@ -676,7 +676,7 @@ class SubscriptionManager(Service):
         C{queued}, which can tell when a look at the queue would find nothing
         to send yet).
         """
-        self._publishedListeners.append(callback)
+        self._listeners.append(callback)
 
     @inlineCallbacks
     def sweep(self) -> Any:
@@ -968,8 +968,6 @@ class SubscriptionManager(Service):
             self._published += 1
             self._queued += len(published)
             for callback in self._listeners:
-                callback()
-            for callback in self._publishedListeners:
                 callback(published)
         return published
 
