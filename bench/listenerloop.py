@@ -123,13 +123,14 @@ def forgetDecoding() -> None:
     import importlib
 
     decoder = importlib.import_module("ipp_ntfy.ipp.decode")
-    for name in ("_FIELDS", "_RUNS", "_GROUPS", "_COLLECTIONS", "_LAYOUTS", "_HELD"):
-        cache = getattr(decoder, name, None)
-        if isinstance(cache, dict):
-            cache.clear()
-    learning = getattr(decoder, "_LEARNING", None)
-    if learning is not None:
-        learning[:] = [0, 0]
+    forget = getattr(decoder, "_forget", None)
+    if forget is not None:
+        forget()
+    else:  # an older checkout
+        for name in ("_FIELDS", "_RUNS", "_GROUPS", "_COLLECTIONS", "_LAYOUTS"):
+            cache = getattr(decoder, name, None)
+            if isinstance(cache, dict):
+                cache.clear()
     notification = importlib.import_module("ipp_ntfy.notification")
     fillers = getattr(notification, "_FILLERS", None)
     if isinstance(fillers, dict):

@@ -1342,20 +1342,7 @@ class CachedFieldTests(DecodeAssertions):
         self.assertEqual(fast.operation.value("new"), "b")
 
 
-def clearCaches():
-    """
-    Empty the fast path's caches (all but the name cache), and let it learn
-    entries of C{_GROUPS} again from now on.
-    """
-    for cache in (
-        decodeModule._FIELDS,
-        decodeModule._RUNS,
-        decodeModule._GROUPS,
-        decodeModule._COLLECTIONS,
-        decodeModule._LAYOUTS,
-    ):
-        cache.clear()
-    decodeModule._LEARNING[:] = [0, 0]
+clearCaches = decodeModule._forget
 
 
 def field(tag, name, value):

@@ -1143,9 +1143,7 @@ class FilledEventTests(SynchronousTestCase):
         Empty the decoder's caches (what it knows from other reports changes
         which groups it reads alike), and the fillers.
         """
-        for cache in ("_FIELDS", "_RUNS", "_GROUPS", "_COLLECTIONS", "_LAYOUTS"):
-            getattr(DECODER, cache).clear()
-        DECODER._LEARNING[:] = [0, 0]
+        DECODER._forget()
         notification._FILLERS.clear()
 
     def assertSameAsCareful(self, groups: List[List[Attribute]]) -> tuple:

@@ -802,6 +802,18 @@ def _checkLayout(layout: Tuple[Optional[str], ...]) -> int:
     return named
 
 
+def _forget() -> None:
+    """
+    Empty the fast path's caches (all but the name cache) and let it learn
+    entries of C{_GROUPS} again at once: the state of a process that has decoded
+    nothing (for tests and benchmarks).
+    """
+    for cache in (_FIELDS, _RUNS, _GROUPS, _COLLECTIONS, _LAYOUTS):
+        cache.clear()
+    _HELD.clear()
+    _LEARNING[:] = [0, 0]
+
+
 def _remember(cache: dict[bytes, List[Any]], key: bytes, entry: Any, cost: int) -> None:
     """
     Add C{entry} to C{_RUNS} or C{_COLLECTIONS} under C{key}, within the bounds of
