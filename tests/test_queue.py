@@ -68,6 +68,9 @@ from .test_notification import cupsJobCompleted, eventAttributes
 
 PRINTER = "ipp://relay.example/ipp/printers/q"
 EVENT_KINDS = ["printer-stopped", "job-completed"]
+#: Property tests that run the whole queue per example: no deadline, and
+#: slow data generation is expected.
+SLOW = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DELIVERED = DeliveryOutcome(OutcomeKind.DELIVERED)
 
 
@@ -1015,7 +1018,7 @@ class QueuedTests(Harness):
         """
         Whatever the publishes and the order in which requests end, with the
         clock never reaching a poll, every event is delivered once, in order
-        per subscription: a look skipped by C{queued} always comes at the end
+        per subscription: a look C{queued} leaves out always comes at the end
         of a request.
         """
         self.setUpQueue(batchSize=batchSize)
@@ -1214,11 +1217,7 @@ class SplicedNotificationTests(SynchronousTestCase):
         ]:
             self.assertEqual(self.assertSameReport(eventToPayload(e)), 6)
 
-    @settings(
-        deadline=None,
-        max_examples=300,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @settings(SLOW, max_examples=300)
     @given(eventAttributes())
     def test_sameAsPersonalize(self, attributes: List[Attribute]) -> None:
         """
@@ -1361,11 +1360,7 @@ class PayloadEncoderTests(SynchronousTestCase):
         self.assertEqual(eventToPayload(e), slow)
         return slow
 
-    @settings(
-        deadline=None,
-        max_examples=300,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @settings(SLOW, max_examples=300)
     @given(eventAttributes())
     def test_sameAsGeneric(self, attributes: List[Attribute]) -> None:
         """
@@ -1496,11 +1491,7 @@ class CachedSplicingTests(SynchronousTestCase):
     calls, it gives what L{personalize} does.
     """
 
-    @settings(
-        deadline=None,
-        max_examples=200,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @settings(SLOW, max_examples=200)
     @given(
         st.lists(
             st.tuples(
@@ -1715,11 +1706,7 @@ class RecordingShortcutTests(SynchronousTestCase):
             [s is None for s in stored],
         )
 
-    @settings(
-        deadline=None,
-        max_examples=150,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @settings(SLOW, max_examples=150)
     @given(
         st.lists(
             st.tuples(
@@ -1830,11 +1817,7 @@ class SpliceAllTests(SynchronousTestCase):
             ],
         )
 
-    @settings(
-        deadline=None,
-        max_examples=100,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @settings(SLOW, max_examples=100)
     @given(
         st.lists(
             st.tuples(
