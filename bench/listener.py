@@ -249,12 +249,18 @@ def reportBody(count: int) -> bytes:
     return encode(buildReport(events, RECIPIENT, requestId=5))
 
 
+def luaString(body: bytes) -> str:
+    """
+    C{body} as a Lua string literal (every octet escaped).
+    """
+    return '"' + "".join(f"\\{octet:03d}" for octet in body) + '"'
+
+
 def luaScript(body: bytes) -> str:
-    escaped = "".join(f"\\{octet:03d}" for octet in body)
     return (
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/ipp"\n'
-        f'wrk.body = "{escaped}"\n'
+        f"wrk.body = {luaString(body)}\n"
     )
 
 
@@ -262,9 +268,7 @@ def variedLuaScript(bodies: List[bytes]) -> str:
     """
     A wrk script that posts C{bodies} in turn, each request the next one.
     """
-    literals = ",\n".join(
-        '"' + "".join(f"\\{octet:03d}" for octet in body) + '"' for body in bodies
-    )
+    literals = ",\n".join(map(luaString, bodies))
     return (
         "local bodies = {\n" + literals + "\n}\n"
         "local n = 0\n"
