@@ -1629,6 +1629,20 @@ def _identify(sent: Event | EncodedEvent) -> Tuple[int, int]:
     return (e.subscriptionId, e.sequenceNumber)
 
 
+def encodedQueue() -> Tuple[Clock, MemoryStore, SubscriptionManager, EncodedDelivery]:
+    """
+    A clock, a memory store, a manager on them and a delivery that takes
+    encoded events, for a dispatcher of the caller's class.
+    """
+    clock = Clock()
+    clock.advance(1_800_000_000)
+    store = MemoryStore()
+    manager = SubscriptionManager(store, clock, SubscriptionPolicy())
+    delivery = EncodedDelivery()
+    delivery.clock = clock
+    return clock, store, manager, delivery
+
+
 class RecordingShortcutTests(SynchronousTestCase):
     """
     The dispatcher's shortcut for a request whose events were all delivered
@@ -1643,12 +1657,7 @@ class RecordingShortcutTests(SynchronousTestCase):
         published: List[Tuple[str, Optional[int]]],
         answers: List[Tuple[str, int]],
     ) -> Any:
-        clock = Clock()
-        clock.advance(1_800_000_000)
-        store = MemoryStore()
-        manager = SubscriptionManager(store, clock, SubscriptionPolicy())
-        delivery = EncodedDelivery()
-        delivery.clock = clock
+        clock, store, manager, delivery = encodedQueue()
         script = list(answers)
 
         def answer(recipient: str, events: List[Event]) -> List[DeliveryOutcome]:
@@ -1780,12 +1789,7 @@ class SpliceAllTests(SynchronousTestCase):
     """
 
     def runQueue(self, dispatcherClass: type, kinds: List[Tuple[int, str]]) -> Any:
-        clock = Clock()
-        clock.advance(1_800_000_000)
-        store = MemoryStore()
-        manager = SubscriptionManager(store, clock, SubscriptionPolicy())
-        delivery = EncodedDelivery()
-        delivery.clock = clock
+        clock, store, manager, delivery = encodedQueue()
         dispatcher = dispatcherClass(store, delivery, clock, RetryPolicy(), batchSize=4)
         ids = [
             self.successResultOf(
