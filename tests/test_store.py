@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from typing import Any, Callable, List, Tuple, TypeVar
+from typing import Any, Callable, List, Optional, Tuple, TypeVar
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -226,9 +226,9 @@ class SQLiteStoreTests(StoreTestsMixin, TestCase):
 
     async def test_payloadsStoredAsBlobs(self) -> None:
         """
-        The payloads are stored as BLOBs of their octets, in the history and the
-        queue, one payload for several subscriptions as for one; they read back
-        as L{bytes}.
+        The payloads are stored as BLOBs of their octets in the history, one
+        payload for several subscriptions as for one; the queue holds no copy of
+        them (NULL: read from the history).  They read back as L{bytes}.
         """
         store = await self.openStore(self.mktemp())
         a = (await store.createSubscription(push())).subscriptionId
@@ -236,25 +236,17 @@ class SQLiteStoreTests(StoreTestsMixin, TestCase):
         payloads = [b"", b"\x00\xff{", bytes(range(256)) * 3]
         for payload in payloads:
             await store.appendEvents([(a, payload), (b, payload)], 1)
-        connection = store._connection
-        assert connection is not None
-        rows = await store._worker.submit(
-            lambda: connection.execute(
-                "SELECT subscriptionId, typeof(payload), payload FROM history"
-                " UNION ALL"
-                " SELECT subscriptionId, typeof(payload), payload FROM queue"
-            ).fetchall()
+        self.assertEqual(
+            sorted(await self.rows(store, "history")),
+            sorted(
+                (subscription, "blob", payload)
+                for subscription in (a, b)
+                for payload in payloads
+            ),
         )
         self.assertEqual(
-            sorted(rows),
-            sorted(
-                [
-                    (subscription, "blob", payload)
-                    for subscription in (a, b)
-                    for payload in payloads
-                ]
-                * 2
-            ),
+            await self.rows(store, "queue"),
+            [(a, "null", None)] * 3 + [(b, "null", None)] * 3,
         )
         due = await store.dueEvents(10, 10, 10)
         self.assertEqual([e.payload for e in due], payloads * 2)
@@ -263,6 +255,108 @@ class SQLiteStoreTests(StoreTestsMixin, TestCase):
             history = await store.eventsSince(subscription, 1, 10)
             self.assertEqual([payload for _, payload, _ in history], payloads)
             self.assertEqual({type(payload) for _, payload, _ in history}, {bytes})
+
+    async def rows(
+        self, store: SQLiteStore, table: str
+    ) -> List[Tuple[int, str, Optional[bytes]]]:
+        """
+        @return: C{(subscriptionId, typeof(payload), payload)} of each row of
+            C{table}, in key order.
+        """
+        connection = store._connection
+        assert connection is not None
+        return await store._worker.submit(
+            lambda: connection.execute(
+                f"SELECT subscriptionId, typeof(payload), payload FROM {table}"
+                " ORDER BY subscriptionId, sequence"
+            ).fetchall()
+        )
+
+    async def test_pruningCopiesQueuedPayloads(self) -> None:
+        """
+        A queued event whose history row is pruned gets a copy of its payload in
+        the queue first; one whose row stays does not.  Both are delivered with
+        their payloads, and the queue's copy goes with its event.
+        """
+        store = await self.openStore(self.mktemp())
+        sid = (await store.createSubscription(push())).subscriptionId
+        await store.appendEvents([(sid, b"old")], 1)
+        await store.appendEvents([(sid, b"new")], 200)
+        self.assertEqual(await store.pruneHistory(0, 100), 1)
+        self.assertEqual(
+            await self.rows(store, "queue"),
+            [(sid, "blob", b"old"), (sid, "null", None)],
+        )
+        self.assertEqual(await self.rows(store, "history"), [(sid, "blob", b"new")])
+        due = await store.dueEvents(300, 10, 10)
+        self.assertEqual(
+            [(e.sequenceNumber, e.payload) for e in due], [(1, b"old"), (2, b"new")]
+        )
+        await store.deadLetter(sid, [1], "gone", 300)
+        [dead] = await store.deadLetters(sid)
+        self.assertEqual((dead.sequenceNumber, dead.payload), (1, b"old"))
+        await store.deadLetter(sid, [2], "gone", 300)
+        self.assertEqual(
+            [d.payload for d in await store.deadLetters(sid)], [b"old", b"new"]
+        )
+        self.assertEqual(await self.rows(store, "queue"), [])
+
+    async def test_migratesQueuedPayloads(self) -> None:
+        """
+        Schema version 3 drops the queue's copy of a payload where the history
+        has the same one, and keeps it where the history has none (pruned) or
+        another; every queued event reads back as before.
+        """
+        path = self.mktemp()
+        migrations = sqlite.MIGRATIONS
+        self.assertEqual(len(migrations), 3)
+        self.patch(sqlite, "MIGRATIONS", migrations[:2])
+        store = await self.openStore(path)
+        sid = (await store.createSubscription(push())).subscriptionId
+        await store.close()
+        raw = self.rawConnection(path)
+        raw.executemany(
+            "INSERT INTO history (subscriptionId, sequence, payload, storedAt)"
+            " VALUES (?, ?, ?, 1)",
+            [(sid, 2, b"two"), (sid, 3, b"three, as stored"), (sid, 4, b"four")],
+        )
+        raw.executemany(
+            "INSERT INTO queue (subscriptionId, sequence, payload, attempts,"
+            " queuedAt, notBefore, lastError) VALUES (?, ?, ?, ?, 1, 5, ?)",
+            [
+                (sid, 1, b"one", 2, "refused"),
+                (sid, 2, b"two", 0, None),
+                (sid, 3, b"three, as queued", 0, None),
+                (sid, 4, b"four", 0, None),
+            ],
+        )
+        raw.execute("UPDATE subscriptions SET lastSequence = 4, headNotBefore = 5")
+        raw.close()
+        self.patch(sqlite, "MIGRATIONS", migrations)
+        store = await self.openStore(path)
+        self.assertEqual(
+            await self.rows(store, "queue"),
+            [
+                (sid, "blob", b"one"),
+                (sid, "null", None),
+                (sid, "blob", b"three, as queued"),
+                (sid, "null", None),
+            ],
+        )
+        due = await store.dueEvents(10, 10, 10)
+        self.assertEqual(
+            [(e.sequenceNumber, e.payload, e.attempts, e.lastError) for e in due],
+            [
+                (1, b"one", 2, "refused"),
+                (2, b"two", 0, None),
+                (3, b"three, as queued", 0, None),
+                (4, b"four", 0, None),
+            ],
+        )
+        await store.appendEvents([(sid, b"five")], 6)
+        self.assertEqual(await store.queueDepth(sid), 5)
+        await store.close()
+        self.assertEqual(self.pragma(path, "user_version"), 3)
 
     async def test_mergedAppendFailingRunsEachAlone(self) -> None:
         """

@@ -23,6 +23,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from ipp_ntfy.manager import eventToPayload
 from ipp_ntfy.notification import Event
 from ipp_ntfy.store.opening import openStore
+from ipp_ntfy.store.sqlite import MIGRATIONS
 from ipp_ntfy.storecli import ProgressBar, formatTable
 from ipp_ntfy.subscription import Subscription
 
@@ -476,8 +477,8 @@ class StoreFileErrorTests(SynchronousTestCase):
         connection.close()
         self.assertRefused(
             path,
-            "schema version 99 is newer than this ipp_ntfy knows (2); open it "
-            "with the version that wrote it",
+            "schema version 99 is newer than this ipp_ntfy knows "
+            f"({len(MIGRATIONS)}); open it with the version that wrote it",
         )
 
 
