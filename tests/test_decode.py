@@ -1983,10 +1983,11 @@ class ColdStreamTests(DecodeAssertions):
     A decoder that has decoded nothing yet (a server just started) reads a stream
     of reports as a relay sends them, every event with its own sequence number,
     job id and text, the reports in turn for a few subscriptions on as many
-    printers.  The fields that change are the holes of its runs, never put in
-    C{_FIELDS} (a field not known right after a run, or right after such a hole,
-    whose name was seen before); two holes may follow each other; its group
-    templates are taken; and every message is the careful decoder's.
+    printers.  The fields that change are the holes of its runs, not put in
+    C{_FIELDS}: a field not known, whose name was seen before, right after a run
+    (unless the run starts with an additional value) or right after a hole
+    taken with its run; two holes may follow each other; its group templates
+    are taken; and every message is the careful decoder's.
     """
 
     def setUp(self):
@@ -2127,9 +2128,9 @@ class ColdStreamTests(DecodeAssertions):
 
     def test_holeAfterHole(self):
         """
-        A field not known right after a hole, whose name is known, is a hole
-        too: not cached, and a group of runs and such holes is remembered in
-        C{_GROUPS} with both holes, then taken.
+        A field not known right after a hole taken with its run, whose name is
+        known, is a hole too: not cached, and a group of runs and such holes is
+        remembered in C{_GROUPS} with both holes, then taken.
         """
         for k in range(3):
             decode(bytes.fromhex(HEADER + self.group(k, 100 + k) + "03"))
