@@ -176,7 +176,9 @@ _MAX_CACHED_NAME = 255
 # fields of an event repeat from one event to the next (charset, language, event
 # keyword, printer name, URI, states).  Never a collection's framing (begCollection,
 # memberAttrName, endCollection): a field kept here is valid wherever a value may
-# stand, at the top level or in a collection.
+# stand, at the top level or in a collection.  Never a hole either (see _RUNS): its
+# value most likely changes, and kept it would only fill the cache and make runs
+# that hold it, which do not come back.
 _Field = Tuple[Optional[str], int, Value]
 _FIELDS: dict[bytes, _Field] = {}
 _MAX_FIELDS = 8192
@@ -188,6 +190,13 @@ _MAX_FIELDS = 8192
 # with a known name (so most likely one whose value changes): its octets up to its
 # value-length, its name, its tag and the length of those octets.  Where the same
 # octets follow the run again, that field is decoded without a look in _FIELDS.
+# Holes are not put in _FIELDS: the field that ends a run as it is recorded (but
+# for a run that starts with an additional value, see _fastDecode), the field
+# taken as a run's hole, and a field not known right after such a taken hole
+# whose name is known (two values that change one after the other, such as
+# CUPS's notify-subscription-id and notify-sequence-number), which is a hole
+# after no run in an entry of _GROUPS.  A run ends before it grows over
+# _MAX_RUN_BYTES (the next one starts there).
 _Hole = Tuple[bytes, Optional[str], int, int]
 _Run = Tuple[bytes, Tuple[_Field, ...], int, Optional[_Hole]]
 _RUNS: dict[bytes, List[_Run]] = {}
@@ -222,8 +231,9 @@ _HELD: dict[int, int] = {}
 # of the group's first field: _Template objects (the octets of the first segment,
 # the segments, the group's layout and its attribute count).  A segment is a run,
 # or a run and the octets of the hole after it up to its value-length (both in one,
-# to be compared at once): its octets, the run's fields, its length, and the hole's
-# name, tag and header length (None for a run alone).  The events of a report come one
+# to be compared at once), or after another hole the octets of a hole alone (no
+# run): its octets, the run's fields, its length, and the hole's name, tag and
+# header length (None for a run alone).  The events of a report come one
 # after the other in groups of the same few shapes: a group that has the octets of
 # the same runs, and the same holes after them, is read without a look in _RUNS
 # and without its names checked again.  Candidates and bounds as for _RUNS.
@@ -299,6 +309,11 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
     trail: Optional[List[Tuple[_Run, bool]]] = None
     trailKey = b""
     template: Optional[_Template] = None
+    # Whether the field just read was a hole (see _RUNS): 2 if taken after its
+    # run, or right after such a hole (a field not known after it is a hole
+    # too); 1 if it is the field not known that ended a run as it was
+    # recorded; else 0.
+    afterHole = 0
     while True:
         # Here a group starts, or a field after one that was not known (or after a
         # run): where a run may start.
@@ -397,6 +412,7 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                     append = fields.append
                     extend = fields.extend
                     trail = []
+                    afterHole = 0
                     break
             continue
         nameLength = (data[pos + 1] << 8) | data[pos + 2]
@@ -418,6 +434,7 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                 pos += run[2]
                 hole = run[3]
                 if hole is None or not startswith(hole[0], pos):
+                    afterHole = 0
                     if trail is not None:
                         if not trail:
                             trailKey = raw
@@ -434,6 +451,10 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                     value: Value = data[valueStart:pos].decode()
                 elif (tag == 0x21 or tag == 0x23) and pos - valueStart == 4:
                     value = int32(data, valueStart)[0]
+                elif tag == 0x30:
+                    # (Cut short by the end, it is a shorter slice; then the
+                    # next data[pos] raises.)
+                    value = data[valueStart:pos]
                 else:
                     if pos > end:
                         raise _Slow()
@@ -443,15 +464,16 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                         tag, valueStart, pos, "", valueAt - headerLength
                     )
                 append((name, tag, value))  # type: ignore[misc]
+                afterHole = 2
                 if trail is not None:
                     if not trail:
                         trailKey = raw
                     trail.append((run, True))
                 continue
-        # Not a run taken whole: the group is not one for _GROUPS.
-        trail = None
         field = known.get(raw)
         if field is not None:
+            # Not a run taken whole: the group is not one for _GROUPS.
+            trail = None
             # Known fields, one after the other until one is not: a run.
             first = raw
             runStart = pos
@@ -469,8 +491,12 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                 field = known.get(raw)
                 if field is None:
                     break
+                if fieldEnd - runStart > _MAX_RUN_BYTES:
+                    # A run ends before it grows over the bound, to be taken
+                    # whole next time; the next one starts at this field.
+                    break
+            after: Optional[_Hole] = None
             if pos - runStart <= _MAX_RUN_BYTES:
-                after: Optional[_Hole] = None
                 if field is None and tag != 0x34 and tag != 0x37 and tag != 0x4A:
                     # The run ends at a field not known (a value tag): if it is an
                     # additional value or its name is known, it is the run's hole.
@@ -492,9 +518,24 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                         ),
                         pos - runStart + _FIELD_COST * (len(fields) - runFrom),
                     )
-            if tag < 0x10:
+            if tag < 0x10 or field is not None:
                 continue
+            # The field not known that ends the run is its hole, if it has one,
+            # unless the run starts with an additional value: those have the
+            # same octets as other attributes' values and collection members',
+            # so such a run is most often met by chance in a message, and the
+            # field after it is one not seen yet rather than one that changes.
+            afterHole = 0 if after is None or fields[runFrom][0] is None else 1
+        elif afterHole != 2 or tag == 0x34:
+            # Not a run taken whole, nor a hole.
+            trail = None
+            afterHole = 0
         # A field not known: raw, nameLength, valueAt and fieldEnd are its own.
+        # Where it is a hole (afterHole), it is not put in _FIELDS: its value
+        # most likely changes from one group to the next.  Right after a hole
+        # taken with its run, it is one too if its name is known (seen before,
+        # with another value), and a group read so far as runs and holes goes
+        # on with it as a hole after no run.
         if nameLength:
             rawName = data[pos + 3 : valueAt]
             name = names.get(rawName)
@@ -506,6 +547,9 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
                     if len(names) >= _MAX_NAMES:
                         names.clear()
                     names[rawName] = name
+                # A name not seen before: not a hole.
+                trail = None
+                afterHole = 0
         else:
             # An additional value; _checkLayout refuses one that opens a group.
             name = None
@@ -532,7 +576,13 @@ def _fastDecode(data: bytes) -> Tuple[Message, int]:
             value = decoder.value(tag, valueStart, pos, "", valueAt - nameLength - 3)
         field = (name, tag, value)
         append(field)  # type: ignore[misc]
-        if pos - valueAt < 256 and nameLength < 256 and pos <= end:
+        if afterHole:
+            if trail is not None:
+                headerLength = 3 + nameLength
+                trail.append(
+                    ((b"", (), 0, (raw[:headerLength], name, tag, headerLength)), True)
+                )
+        elif pos - valueAt < 256 and nameLength < 256 and pos <= end:
             if len(known) >= _MAX_FIELDS:
                 known.clear()
             known[raw] = field
@@ -610,6 +660,8 @@ def _fromTemplate(
             value: Value = data[valueStart:pos].decode()
         elif (tag == 0x21 or tag == 0x23) and pos - valueStart == 4:
             value = _int32(data, valueStart)[0]
+        elif tag == 0x30:
+            value = data[valueStart:pos]
         else:
             value, pos = _holeValue(data, valueStart - 2, tag, headerLength)
         append((name, tag, value))
@@ -619,7 +671,8 @@ def _fromTemplate(
 
 def _holeValue(data: bytes, pos: int, tag: int, headerLength: int) -> Tuple[Value, int]:
     """
-    Read the value of a hole other than a string or a 32-bit integer.
+    Read the value of a hole other than a string, an octetString or a 32-bit
+    integer.
 
     @param pos: the offset of its value-length.
     @param headerLength: the length of the field's octets before C{pos}.
@@ -645,9 +698,9 @@ def _compileTemplate(template: _Template) -> None:
     of the holes' headers the same; a string hole's value valid UTF-8; an integer
     hole's value-length 4, compared with the octets before it, else the group is
     not the entry's), and appended to C{groups} as a L{Group}.  The octets from
-    one string hole, or one hole of another syntax, to the next are read in one
-    C{struct} call: the runs and the integers between them, and after the last
-    hole the tag that ends the group.
+    one string (or octetString) hole, or one hole of another syntax, to the next
+    are read in one C{struct} call: the runs and the integers between them, and
+    after the last hole the tag that ends the group.
 
     The reader returns C{(pos, taken, closed)}: how many groups it took, and
     either C{closed} with C{pos} the offset of the delimiter tag after the last
@@ -733,12 +786,15 @@ def _compileTemplate(template: _Template) -> None:
             namespace[constant] = octets
             chain.append((f"{len(octets)}s", constant))
             flush(False)
-            if tag in _STRING_TAGS:
+            if tag in _STRING_TAGS or tag == 0x30:
                 body.append("        valueStart = p + 2")
                 body.append("        p = valueStart + ((data[p] << 8) | data[p + 1])")
                 body.append("        if p - valueStart > 32767:")
                 body.append("            raise Slow()")
-                body.append(f"        v{number} = data[valueStart:p].decode()")
+                if tag == 0x30:
+                    body.append(f"        v{number} = data[valueStart:p]")
+                else:
+                    body.append(f"        v{number} = data[valueStart:p].decode()")
             else:
                 body.append(
                     f"        v{number}, p = holeValue(data, p, {tag}, {headerLength})"
