@@ -16,7 +16,7 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from ipp_ntfy.interfaces import ISubscriptionStore
-from ipp_ntfy.store import QueuedEvent, SchemaVersionError, StoreFileError
+from ipp_ntfy.store import QueuedEvent, SchemaVersionError, StoreFileError, postgres
 from ipp_ntfy.store.postgres import MIGRATIONS, PostgresStore
 
 from .postgres import freshDatabase
@@ -130,6 +130,124 @@ class PostgresStoreTests(StoreTestsMixin, TestCase):
                 "subscriptions",
             ],
         )
+
+    def payloads(self, dsn: str, table: str) -> List[Tuple[Any, ...]]:
+        """
+        @return: C{(subscriptionId, sequence, payload)} of each row of C{table},
+            in key order, the payload as L{bytes} or C{None}.
+        """
+        return [
+            (subscriptionId, sequence, None if payload is None else bytes(payload))
+            for subscriptionId, sequence, payload in self.query(
+                dsn,
+                f"SELECT subscriptionId, sequence, payload FROM {table}"
+                " ORDER BY subscriptionId, sequence",
+            )
+        ]
+
+    async def test_payloadStoredOnce(self) -> None:
+        """
+        An event's payload is stored in its history row; its queue row holds
+        none (NULL) and reads it from there.
+        """
+        dsn = freshDatabase(self)
+        store = await self.openStore(dsn)
+        sid = await self.subscribe(store, push())
+        await store.appendEvents([(sid, b"one"), (sid, b"two")], 1)
+        self.assertEqual(
+            self.payloads(dsn, "history"), [(sid, 1, b"one"), (sid, 2, b"two")]
+        )
+        self.assertEqual(self.payloads(dsn, "queue"), [(sid, 1, None), (sid, 2, None)])
+        due = await store.dueEvents(10, 10, 10)
+        self.assertEqual([e.payload for e in due], [b"one", b"two"])
+        # Queued again from the history: with a copy of its own, as another
+        # store's pruning may take the history row at the same time.
+        await store.acknowledge(sid, [1])
+        self.assertEqual(await store.replayHistory(sid, 1, 20), 1)
+        self.assertEqual(
+            self.payloads(dsn, "queue"), [(sid, 1, b"one"), (sid, 2, None)]
+        )
+
+    async def test_pruningCopiesQueuedPayloads(self) -> None:
+        """
+        A queued event whose history row is pruned gets a copy of its payload in
+        the queue first; one whose row stays does not.  Both are delivered, and
+        buried, with their payloads.
+        """
+        dsn = freshDatabase(self)
+        store = await self.openStore(dsn)
+        sid = await self.subscribe(store, push())
+        await store.appendEvents([(sid, b"old")], 1)
+        await store.appendEvents([(sid, b"new")], 200)
+        self.assertEqual(await store.pruneHistory(0, 100), 1)
+        self.assertEqual(
+            self.payloads(dsn, "queue"), [(sid, 1, b"old"), (sid, 2, None)]
+        )
+        self.assertEqual(self.payloads(dsn, "history"), [(sid, 2, b"new")])
+        due = await store.dueEvents(300, 10, 10)
+        self.assertEqual(
+            [(e.sequenceNumber, e.payload) for e in due], [(1, b"old"), (2, b"new")]
+        )
+        await store.deadLetter(sid, [1, 2], "gone", 300)
+        self.assertEqual(
+            [d.payload for d in await store.deadLetters(sid)], [b"old", b"new"]
+        )
+        self.assertEqual(self.payloads(dsn, "queue"), [])
+
+    async def test_migratesQueuedPayloads(self) -> None:
+        """
+        Schema version 2 drops the queue's copy of a payload where the history
+        has the same one, and keeps it where the history has none or another;
+        every queued event reads back as before.
+        """
+        dsn = freshDatabase(self)
+        migrations = MIGRATIONS[:]
+        self.assertEqual(len(migrations), 2)
+        self.patch(postgres, "MIGRATIONS", migrations[:1])
+        store = await PostgresStore.open(dsn, reactor)
+        sid = (await store.createSubscription(push())).subscriptionId
+        await store.close()
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.cursor().executemany(
+                "INSERT INTO history (subscriptionId, sequence, payload, storedAt)"
+                " VALUES (%s, %s, %s, 1)",
+                [(sid, 2, b"two"), (sid, 3, b"three, as stored"), (sid, 4, b"four")],
+            )
+            connection.cursor().executemany(
+                "INSERT INTO queue (subscriptionId, sequence, payload, attempts,"
+                " queuedAt, notBefore, lastError) VALUES (%s, %s, %s, %s, 1, 5, %s)",
+                [
+                    (sid, 1, b"one", 2, "refused"),
+                    (sid, 2, b"two", 0, None),
+                    (sid, 3, b"three, as queued", 0, None),
+                    (sid, 4, b"four", 0, None),
+                ],
+            )
+            connection.execute(
+                "UPDATE subscriptions SET lastSequence = 4, headNotBefore = 5"
+            )
+        self.patch(postgres, "MIGRATIONS", migrations)
+        store = await self.openStore(dsn)
+        self.assertEqual(
+            self.payloads(dsn, "queue"),
+            [
+                (sid, 1, b"one"),
+                (sid, 2, None),
+                (sid, 3, b"three, as queued"),
+                (sid, 4, None),
+            ],
+        )
+        due = await store.dueEvents(10, 10, 10)
+        self.assertEqual(
+            [(e.sequenceNumber, e.payload, e.attempts, e.lastError) for e in due],
+            [
+                (1, b"one", 2, "refused"),
+                (2, b"two", 0, None),
+                (3, b"three, as queued", 0, None),
+                (4, b"four", 0, None),
+            ],
+        )
+        self.assertEqual(self.query(dsn, "SELECT version FROM schema_version"), [(2,)])
 
     async def test_newerSchemaRefused(self) -> None:
         """

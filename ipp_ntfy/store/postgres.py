@@ -159,8 +159,8 @@ _VERSION_1 = (
         PRIMARY KEY (subscriptionId, sequence)
     )
     """,
-    # The queue keeps its own copy of the payload: history is pruned on its own
-    # schedule, and a queued event must outlive that.
+    # The queue kept its own copy of the payload until version 2: history is
+    # pruned on its own schedule, and a queued event must outlive that.
     """
     CREATE TABLE queue (
         subscriptionId BIGINT NOT NULL
@@ -209,6 +209,14 @@ def _statements(*statements: str) -> Callable[[Connection], None]:
 #: version C{n} to C{n + 1}.  The current version is C{len(MIGRATIONS)}.
 MIGRATIONS: List[Callable[[Connection], None]] = [
     _statements(*_VERSION_1),
+    # Version 2: a queued event's payload is NULL when it is the one in its
+    # history row, and read from there (see _HISTORY_OF_QUEUED).
+    _statements(
+        "ALTER TABLE queue ALTER COLUMN payload DROP NOT NULL",
+        "UPDATE queue AS q SET payload = NULL FROM history AS h"
+        " WHERE h.subscriptionId = q.subscriptionId AND h.sequence = q.sequence"
+        " AND h.payload = q.payload",
+    ),
 ]
 
 
@@ -404,6 +412,18 @@ def _refreshHeads(
         )
 
 
+#: Joins each queued event (C{q}) to its history row (C{h}), if any.  Since
+#: schema version 2 a queued event's payload is NULL where it is the one in its
+#: history row: it is C{COALESCE(q.payload, h.payload)}.  The queue has a payload
+#: of its own where the history may not keep one: an event queued again (from the
+#: dead letters or the history), and one whose history row is pruned while it is
+#: queued (pruning copies the payload first).
+_HISTORY_OF_QUEUED = (
+    "LEFT JOIN history AS h"
+    " ON h.subscriptionId = q.subscriptionId AND h.sequence = q.sequence"
+)
+
+
 def _bury(
     connection: Connection,
     subscriptionId: int,
@@ -420,9 +440,9 @@ def _bury(
         "INSERT INTO deadLetters (subscriptionId, sequence, recipientUri,"
         " payload, attempts, queuedAt, deadAt, lastError)"
         " SELECT q.subscriptionId, q.sequence, COALESCE(s.recipientUri, ''),"
-        " q.payload, q.attempts, q.queuedAt, %s, %s"
+        " COALESCE(q.payload, h.payload), q.attempts, q.queuedAt, %s, %s"
         " FROM queue AS q JOIN subscriptions AS s USING (subscriptionId)"
-        f" WHERE q.subscriptionId = %s AND q.{condition}"
+        f" {_HISTORY_OF_QUEUED} WHERE q.subscriptionId = %s AND q.{condition}"
         " ON CONFLICT (subscriptionId, sequence) DO UPDATE SET"
         " recipientUri = excluded.recipientUri, payload = excluded.payload,"
         " attempts = excluded.attempts, queuedAt = excluded.queuedAt,"
@@ -469,7 +489,8 @@ def _appendEvents(
         sequence = state[0]
         historyRows.append((subscriptionId, sequence, payload, now))
         if state[1]:
-            queueRows.append((subscriptionId, sequence, payload, now, now))
+            # The payload is read from the history row (see _HISTORY_OF_QUEUED).
+            queueRows.append((subscriptionId, sequence, now, now))
             state[2] += 1
         sequences.append(sequence)
     with connection.cursor() as cursor:
@@ -479,8 +500,8 @@ def _appendEvents(
             historyRows,
         )
         cursor.executemany(
-            "INSERT INTO queue (subscriptionId, sequence, payload, attempts, queuedAt,"
-            " notBefore) VALUES (%s, %s, %s, 0, %s, %s)",
+            "INSERT INTO queue (subscriptionId, sequence, attempts, queuedAt,"
+            " notBefore) VALUES (%s, %s, 0, %s, %s)",
             queueRows,
         )
         cursor.executemany(
@@ -535,16 +556,38 @@ def _eventsSince(
     return [(row[0], bytes(row[1]), row[2]) for row in rows]
 
 
+#: The history rows that pruning takes (C{h}): beyond the last C{keepLast} of
+#: their subscription, and stored before C{olderThan}.
+_PRUNED = (
+    "(SELECT h.subscriptionId, h.sequence, h.payload FROM history AS h JOIN ("
+    " SELECT subscriptionId, sequence, ROW_NUMBER() OVER ("
+    "  PARTITION BY subscriptionId ORDER BY sequence DESC) AS fromLast"
+    " FROM history) AS r"
+    " ON h.subscriptionId = r.subscriptionId AND h.sequence = r.sequence"
+    " WHERE r.fromLast > %(keepLast)s AND h.storedAt < %(olderThan)s)"
+)
+
+
 def _pruneHistory(connection: Connection, keepLast: int, olderThan: float) -> int:
-    # Beyond the last keepLast of its subscription, and old enough.
+    parameters = {"keepLast": keepLast, "olderThan": olderThan}
+    # A queued event that reads its payload from a row that goes gets a copy of
+    # it first (see _HISTORY_OF_QUEUED).
+    connection.execute(
+        f"UPDATE queue AS q SET payload = p.payload FROM {_PRUNED} AS p"
+        " WHERE q.subscriptionId = p.subscriptionId AND q.sequence = p.sequence"
+        " AND q.payload IS NULL",
+        parameters,
+    )
+    # Not a row that a queued event still reads: one appended by a transaction
+    # that committed since the copy (it is seen here with its queue row, which
+    # comes in the same transaction).
     cursor = connection.execute(
-        "DELETE FROM history AS h USING ("
-        " SELECT subscriptionId, sequence, ROW_NUMBER() OVER ("
-        "  PARTITION BY subscriptionId ORDER BY sequence DESC) AS fromLast"
-        " FROM history) AS r"
-        " WHERE h.subscriptionId = r.subscriptionId AND h.sequence = r.sequence"
-        " AND r.fromLast > %s AND h.storedAt < %s",
-        (keepLast, olderThan),
+        f"DELETE FROM history AS h USING {_PRUNED} AS p"
+        " WHERE h.subscriptionId = p.subscriptionId AND h.sequence = p.sequence"
+        " AND NOT EXISTS (SELECT 1 FROM queue AS q"
+        "  WHERE q.subscriptionId = h.subscriptionId AND q.sequence = h.sequence"
+        "  AND q.payload IS NULL)",
+        parameters,
     )
     return cursor.rowcount
 
@@ -590,8 +633,10 @@ def _dueEvents(
         ).fetchall()
         for subscriptionId, recipientUri in heads:
             rows = connection.execute(
-                "SELECT sequence, payload, attempts, queuedAt, notBefore, lastError"
-                " FROM queue WHERE subscriptionId = %s ORDER BY sequence LIMIT %s",
+                "SELECT q.sequence, COALESCE(q.payload, h.payload), q.attempts,"
+                " q.queuedAt, q.notBefore, q.lastError FROM queue AS q"
+                f" {_HISTORY_OF_QUEUED}"
+                " WHERE q.subscriptionId = %s ORDER BY q.sequence LIMIT %s",
                 (subscriptionId, min(perSubscription, limit - len(due))),
             ).fetchall()
             due.extend(
@@ -746,6 +791,8 @@ def _replayDeadLetters(
 def _replayHistory(
     connection: Connection, subscriptionId: int, fromSequence: int, now: float
 ) -> int:
+    # With their own payload: another store's pruning may take the history rows
+    # at the same time (its copy into the queue does not see these).
     queued = connection.execute(
         "INSERT INTO queue (subscriptionId, sequence, payload, attempts, queuedAt,"
         " notBefore) SELECT h.subscriptionId, h.sequence, h.payload, 0, %s, %s"
