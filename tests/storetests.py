@@ -32,6 +32,21 @@ PRINTER = "ipp://relay.example:8631/ipp/printers/office"
 OTHER_PRINTER = "ipp://relay.example:8631/ipp/printers/lab"
 RECIPIENT = "https://app.example/ipp-events"
 
+# The payload migration's tests (the SQLite store's schema version 3, the
+# PostgreSQL store's 2): the history rows (sequence, payload) and the queue rows
+# (sequence, payload, attempts, lastError) written in the schema before, in which
+# the queue kept its own copy of every payload; and what each queue row keeps of
+# it after the migration (None: read from the history row, which has the same).
+# Event 1 has no history row (pruned), event 3 another payload in it.
+HISTORY_BEFORE_MIGRATION = [(2, b"two"), (3, b"three, as stored"), (4, b"four")]
+QUEUE_BEFORE_MIGRATION = [
+    (1, b"one", 2, "refused"),
+    (2, b"two", 0, None),
+    (3, b"three, as queued", 0, None),
+    (4, b"four", 0, None),
+]
+KEPT_AFTER_MIGRATION = [b"one", None, b"three, as queued", None]
+
 
 def push(
     printerUri: str = PRINTER,

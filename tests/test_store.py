@@ -31,7 +31,14 @@ from ipp_ntfy.store import (
 )
 from ipp_ntfy.subscription import Subscription
 
-from .storetests import StoreTestsMixin, pull, push
+from .storetests import (
+    HISTORY_BEFORE_MIGRATION,
+    KEPT_AFTER_MIGRATION,
+    QUEUE_BEFORE_MIGRATION,
+    StoreTestsMixin,
+    pull,
+    push,
+)
 
 _T = TypeVar("_T")
 
@@ -318,17 +325,12 @@ class SQLiteStoreTests(StoreTestsMixin, TestCase):
         raw.executemany(
             "INSERT INTO history (subscriptionId, sequence, payload, storedAt)"
             " VALUES (?, ?, ?, 1)",
-            [(sid, 2, b"two"), (sid, 3, b"three, as stored"), (sid, 4, b"four")],
+            [(sid, *row) for row in HISTORY_BEFORE_MIGRATION],
         )
         raw.executemany(
             "INSERT INTO queue (subscriptionId, sequence, payload, attempts,"
             " queuedAt, notBefore, lastError) VALUES (?, ?, ?, ?, 1, 5, ?)",
-            [
-                (sid, 1, b"one", 2, "refused"),
-                (sid, 2, b"two", 0, None),
-                (sid, 3, b"three, as queued", 0, None),
-                (sid, 4, b"four", 0, None),
-            ],
+            [(sid, *row) for row in QUEUE_BEFORE_MIGRATION],
         )
         raw.execute("UPDATE subscriptions SET lastSequence = 4, headNotBefore = 5")
         raw.close()
@@ -337,21 +339,14 @@ class SQLiteStoreTests(StoreTestsMixin, TestCase):
         self.assertEqual(
             await self.rows(store, "queue"),
             [
-                (sid, "blob", b"one"),
-                (sid, "null", None),
-                (sid, "blob", b"three, as queued"),
-                (sid, "null", None),
+                (sid, "null" if kept is None else "blob", kept)
+                for kept in KEPT_AFTER_MIGRATION
             ],
         )
         due = await store.dueEvents(10, 10, 10)
         self.assertEqual(
             [(e.sequenceNumber, e.payload, e.attempts, e.lastError) for e in due],
-            [
-                (1, b"one", 2, "refused"),
-                (2, b"two", 0, None),
-                (3, b"three, as queued", 0, None),
-                (4, b"four", 0, None),
-            ],
+            QUEUE_BEFORE_MIGRATION,
         )
         await store.appendEvents([(sid, b"five")], 6)
         self.assertEqual(await store.queueDepth(sid), 5)

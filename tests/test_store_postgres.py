@@ -19,6 +19,7 @@ from ipp_ntfy.interfaces import ISubscriptionStore
 from ipp_ntfy.store import QueuedEvent, SchemaVersionError, StoreFileError, postgres
 from ipp_ntfy.store.postgres import MIGRATIONS, PostgresStore
 
+from . import storetests
 from .postgres import freshDatabase
 from .storetests import StoreTestsMixin, pull, push
 
@@ -211,17 +212,12 @@ class PostgresStoreTests(StoreTestsMixin, TestCase):
             connection.cursor().executemany(
                 "INSERT INTO history (subscriptionId, sequence, payload, storedAt)"
                 " VALUES (%s, %s, %s, 1)",
-                [(sid, 2, b"two"), (sid, 3, b"three, as stored"), (sid, 4, b"four")],
+                [(sid, *row) for row in storetests.HISTORY_BEFORE_MIGRATION],
             )
             connection.cursor().executemany(
                 "INSERT INTO queue (subscriptionId, sequence, payload, attempts,"
                 " queuedAt, notBefore, lastError) VALUES (%s, %s, %s, %s, 1, 5, %s)",
-                [
-                    (sid, 1, b"one", 2, "refused"),
-                    (sid, 2, b"two", 0, None),
-                    (sid, 3, b"three, as queued", 0, None),
-                    (sid, 4, b"four", 0, None),
-                ],
+                [(sid, *row) for row in storetests.QUEUE_BEFORE_MIGRATION],
             )
             connection.execute(
                 "UPDATE subscriptions SET lastSequence = 4, headNotBefore = 5"
@@ -231,21 +227,14 @@ class PostgresStoreTests(StoreTestsMixin, TestCase):
         self.assertEqual(
             self.payloads(dsn, "queue"),
             [
-                (sid, 1, b"one"),
-                (sid, 2, None),
-                (sid, 3, b"three, as queued"),
-                (sid, 4, None),
+                (sid, sequence, kept)
+                for sequence, kept in enumerate(storetests.KEPT_AFTER_MIGRATION, 1)
             ],
         )
         due = await store.dueEvents(10, 10, 10)
         self.assertEqual(
             [(e.sequenceNumber, e.payload, e.attempts, e.lastError) for e in due],
-            [
-                (1, b"one", 2, "refused"),
-                (2, b"two", 0, None),
-                (3, b"three, as queued", 0, None),
-                (4, b"four", 0, None),
-            ],
+            storetests.QUEUE_BEFORE_MIGRATION,
         )
         self.assertEqual(self.query(dsn, "SELECT version FROM schema_version"), [(2,)])
 
