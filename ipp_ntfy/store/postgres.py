@@ -88,6 +88,7 @@ from . import (
     _queueStats,
 )
 from .sqlite import (
+    _HISTORY_OF_QUEUED,
     SchemaVersionError,
     SQLiteWorker,
     StoreFileError,
@@ -412,16 +413,12 @@ def _refreshHeads(
         )
 
 
-#: Joins each queued event (C{q}) to its history row (C{h}), if any.  Since
-#: schema version 2 a queued event's payload is NULL where it is the one in its
-#: history row: it is C{COALESCE(q.payload, h.payload)}.  The queue has a payload
-#: of its own where the history may not keep one: an event queued again (from the
-#: dead letters or the history), and one whose history row is pruned while it is
-#: queued (pruning copies the payload first).
-_HISTORY_OF_QUEUED = (
-    "LEFT JOIN history AS h"
-    " ON h.subscriptionId = q.subscriptionId AND h.sequence = q.sequence"
-)
+# Since schema version 2 a queued event's payload is NULL where it is the one in
+# its history row, and is COALESCE(q.payload, h.payload) over _HISTORY_OF_QUEUED
+# (the SQLite store's join).  The queue has a payload of its own where the history
+# may not keep one: an event queued again (from the dead letters or the history),
+# and one whose history row is pruned while it is queued (pruning copies the
+# payload first).
 
 
 def _bury(

@@ -472,7 +472,8 @@ _REFRESH_HEAD = (
 
 
 #: Joins each queued event (C{q}) to its history row (C{h}), if any: its payload is
-#: C{COALESCE(q.payload, h.payload)} (see L{_VERSION_3}).
+#: C{COALESCE(q.payload, h.payload)} (see L{_VERSION_3}).  The PostgreSQL store
+#: reads its queue with this too.
 _HISTORY_OF_QUEUED = (
     "LEFT JOIN history AS h"
     " ON h.subscriptionId = q.subscriptionId AND h.sequence = q.sequence"
@@ -891,6 +892,9 @@ def _replayDeadLetters(
 def _replayHistory(
     connection: sqlite3.Connection, subscriptionId: int, fromSequence: int, now: float
 ) -> int:
+    # Without a payload of their own, as appended events: a later pruning copies
+    # it first.  (One writer at a time here; the PostgreSQL store, where another
+    # store may prune at the same time, copies them.)
     queued = connection.execute(
         "INSERT INTO queue (subscriptionId, sequence, attempts, queuedAt, notBefore)"
         " SELECT h.subscriptionId, h.sequence, 0, ?, ?"
